@@ -1,0 +1,94 @@
+// Loads the TCP_REPAIR addon (standby-agent/native, built by node-gyp). The addon's own types:
+// what restore() takes per socket and what readState() returns.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RepairWindowSpec {
+  sndWl1: number;
+  sndWnd: number;
+  maxWindow: number;
+  rcvWnd: number;
+  rcvWup: number;
+}
+
+/** One socket to create, in the addon's terms (u32 sequence numbers, host order). */
+export interface RepairSpec {
+  family?: 4 | 6;
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  /** first byte of the send queue: the client's snd_una */
+  sendSeq: number;
+  /** first byte of the receive queue: rcv_nxt - recvQueue.length */
+  recvSeq: number;
+  mss?: number;
+  sndWscale?: number;
+  rcvWscale?: number;
+  sack?: boolean;
+  /** the TSval the socket sends now; absent = no timestamps on this connection */
+  tsVal?: number;
+  window?: RepairWindowSpec;
+  recvQueue?: Buffer;
+  sendQueue?: Buffer;
+  /** IP_TRANSPARENT: bind to an address that is not local */
+  transparent?: boolean;
+}
+
+/** What readState() reads from a live socket (in the shape restore() takes). */
+export interface RepairState {
+  sendSeq: number;
+  recvSeq: number;
+  sndNxt: number;
+  rcvNxt: number;
+  sendQueue: Buffer;
+  recvQueue: Buffer;
+  sndWscale: number;
+  rcvWscale: number;
+  sack: boolean;
+  timestamps: boolean;
+  mss: number;
+  tsVal: number;
+  window: RepairWindowSpec;
+}
+
+/** Errors from the addon carry the failing step and the errno. */
+export interface RepairError extends Error {
+  errno: number;
+  code: string;
+  step: string;
+}
+
+export interface RepairAddon {
+  restore(specs: RepairSpec[]): Array<number | RepairError>;
+  /** stayInRepair=true leaves the socket in repair mode (close it and it vanishes silently) */
+  readState(fd: number, leaveRepair?: boolean): RepairState;
+  closeSilently(fd: number): void;
+}
+
+const ADDON = join('standby-agent', 'native', 'build', 'Release', 'nonstop_repair.node');
+
+let cached: RepairAddon | undefined;
+
+/** Finds the addon from the source tree or from dist/ (walks up to the package root). */
+export function loadRepairAddon(): RepairAddon {
+  if (cached) return cached;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) {
+      cached = createRequire(import.meta.url)(candidate) as RepairAddon;
+      return cached;
+    }
+    dir = dirname(dir);
+  }
+  throw new Error(
+    `the TCP_REPAIR addon is not built (${ADDON} not found): run \`npx node-gyp rebuild -C standby-agent/native\` (or ./nonstop, which builds it)`,
+  );
+}
+
+export function isRepairError(value: unknown): value is RepairError {
+  return value instanceof Error && typeof (value as RepairError).step === 'string';
+}

@@ -1,0 +1,124 @@
+// Re-creates connections observed on the mirror as live sockets of this host (TCP_REPAIR),
+// from the tracker's RestoreParams. The service address must already be local (failover adds it).
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { RestoreParams } from '../tracking/verdict-types.js';
+import { isRepairError, loadRepairAddon, type RepairError, type RepairSpec } from './repair-addon.js';
+
+/** The TSval the restored socket must send now: the service's last one plus the time since. */
+export function currentTsVal(ts: NonNullable<RestoreParams['timestamps']>, nowMs: number): number {
+  const elapsed = Math.max(0, Math.ceil(nowMs - ts.seenAtMs));
+  return (ts.serviceTsVal + elapsed) >>> 0;
+}
+
+/** RestoreParams -> the addon's spec (sequence arithmetic mod 2^32). */
+export function toRepairSpec(p: RestoreParams, nowMs: number = performance.now()): RepairSpec {
+  const recvSeq = (p.rcvNxt - p.recvQueue.length) >>> 0;
+  const sndWnd = p.window.sndWnd >>> 0;
+  return {
+    family: p.family,
+    localIp: p.local.ip,
+    localPort: p.local.port,
+    remoteIp: p.remote.ip,
+    remotePort: p.remote.port,
+    sendSeq: p.sndUna >>> 0,
+    recvSeq,
+    mss: p.mss,
+    sndWscale: p.sndWscale,
+    rcvWscale: p.rcvWscale,
+    sack: p.sackPermitted,
+    tsVal: p.timestamps ? currentTsVal(p.timestamps, nowMs) : undefined,
+    window: {
+      sndWl1: p.rcvNxt >>> 0,
+      sndWnd,
+      maxWindow: sndWnd,
+      rcvWnd: p.window.rcvWnd >>> 0,
+      rcvWup: p.rcvNxt >>> 0,
+    },
+    recvQueue: p.recvQueue,
+    sendQueue: p.sendQueue,
+  };
+}
+
+export type RestoreOutcome =
+  | { ok: true; socket: net.Socket; fd: number; retried: boolean }
+  | { ok: false; error: RepairError; retried: boolean };
+
+function wrap(fd: number): net.Socket {
+  return new net.Socket({ fd, readable: true, writable: true });
+}
+
+/** A bind/connect clash with a socket that still holds the same 4-tuple (a killed agent's). */
+function isLingeringClash(e: RepairError): boolean {
+  return (
+    (e.step === 'bind' && e.code === 'EADDRINUSE') ||
+    (e.step === 'connect' && (e.code === 'EADDRNOTAVAIL' || e.code === 'EADDRINUSE'))
+  );
+}
+
+function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/**
+ * Destroys sockets of this namespace that hold exactly this 4-tuple (SOCK_DESTROY via ss -K).
+ * Such a socket is left over from an earlier agent (its repaired sockets outlive it in FIN-WAIT);
+ * its reset carries its own, stale, sequence numbers, which the client ignores.
+ */
+export function destroyLingering(spec: RepairSpec): void {
+  execFileSync(
+    'ss',
+    [
+      '-K',
+      '-t',
+      '-n',
+      'state',
+      'all',
+      'src',
+      hostPort(spec.localIp, spec.localPort),
+      'dst',
+      hostPort(spec.remoteIp, spec.remotePort),
+    ],
+    { stdio: 'ignore', timeout: 5000 },
+  );
+}
+
+/**
+ * Creates one socket per params, in order. One failure does not stop the others; a clash with
+ * a lingering socket on the same 4-tuple is cleared and retried once.
+ */
+export function restoreConnections(list: readonly RestoreParams[]): RestoreOutcome[] {
+  const addon = loadRepairAddon();
+  const specs = list.map((p) => toRepairSpec(p));
+  const first = addon.restore(specs);
+  const outcomes: RestoreOutcome[] = [];
+  const retry: number[] = [];
+  first.forEach((r, i) => {
+    if (typeof r === 'number') outcomes[i] = { ok: true, socket: wrap(r), fd: r, retried: false };
+    else if (isRepairError(r) && isLingeringClash(r)) retry.push(i);
+    else outcomes[i] = { ok: false, error: r, retried: false };
+  });
+  for (const i of retry) {
+    const spec = specs[i];
+    try {
+      destroyLingering(spec);
+    } catch {
+      // ss failing leaves the clash in place: the retry below reports it
+    }
+    // timestamps moved on while we cleared the clash
+    const again = addon.restore([toRepairSpec(list[i])])[0];
+    outcomes[i] =
+      typeof again === 'number'
+        ? { ok: true, socket: wrap(again), fd: again, retried: true }
+        : { ok: false, error: again, retried: true };
+  }
+  return outcomes;
+}
+
+/** Restores one connection; throws the addon's error (with errno, code and step). */
+export function restoreConnection(params: RestoreParams): net.Socket {
+  const [outcome] = restoreConnections([params]);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.socket;
+}
