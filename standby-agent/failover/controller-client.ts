@@ -1,0 +1,251 @@
+// The agent's client for the controller's REST API (over TCP or a unix socket: the agent runs
+// in the standby's namespace, the controller usually elsewhere). Every call has a deadline;
+// a controller that does not answer is an error, never a hang.
+import http from 'node:http';
+
+export interface ControllerEndpoint {
+  /** http://host:port, or unix:/path/to/socket */
+  url: string;
+  token?: string;
+  /** per call (default 2000 ms) */
+  timeoutMs?: number;
+}
+
+export class ControllerError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status; 0 = no answer (unreachable, timeout) */
+    readonly status: number,
+    readonly body?: unknown,
+  ) {
+    super(message);
+    this.name = 'ControllerError';
+  }
+}
+
+interface Target {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  basePath: string;
+}
+
+function parseUrl(url: string): Target {
+  if (url.startsWith('unix:')) return { socketPath: url.slice(5), basePath: '' };
+  const u = new URL(url);
+  if (u.protocol !== 'http:') throw new Error(`controller URL must be http://... or unix:/path, got ${url}`);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || 80),
+    basePath: u.pathname.replace(/\/$/, ''),
+  };
+}
+
+export interface MirrorRequest {
+  dpid: string;
+  sourcePort: number;
+  targetPort: number;
+}
+
+export interface RedirectRequest {
+  dpid: string;
+  ip: string;
+  fromPort: number;
+  toPort: number;
+  toMac: string;
+}
+
+export interface TcpResetRequest {
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  seq: number;
+  outPort?: number;
+}
+
+export interface PortStatusEvent {
+  type: 'port-status';
+  dpid: string;
+  at: string;
+  reason: string;
+  port: { portNo: number; name: string; linkDown: boolean; adminDown: boolean };
+}
+
+export class ControllerClient {
+  private readonly target: Target;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly endpoint: ControllerEndpoint) {
+    this.target = parseUrl(endpoint.url);
+    this.timeoutMs = endpoint.timeoutMs ?? 2000;
+  }
+
+  get url(): string {
+    return this.endpoint.url;
+  }
+
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    if (this.endpoint.token) headers.authorization = `Bearer ${this.endpoint.token}`;
+    return new Promise<T>((resolve, reject) => {
+      const req = http.request(
+        {
+          socketPath: this.target.socketPath,
+          host: this.target.host,
+          port: this.target.port,
+          path: this.target.basePath + path,
+          method,
+          headers,
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString();
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : undefined;
+            } catch {
+              json = text;
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve(json as T);
+            else {
+              const msg = (json as { message?: string } | undefined)?.message ?? text;
+              reject(
+                new ControllerError(`controller ${method} ${path}: HTTP ${status} ${msg}`, status, json),
+              );
+            }
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new ControllerError(`controller ${method} ${path}: no answer within ${this.timeoutMs} ms`, 0));
+      }, this.timeoutMs);
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new ControllerError(`controller ${method} ${path}: ${e.code ?? e.message}`, 0));
+      });
+      req.end(payload);
+    });
+  }
+
+  addMirror(m: MirrorRequest): Promise<{ id: string }> {
+    return this.request('POST', '/v1/mirrors', m);
+  }
+
+  removeMirror(id: string): Promise<unknown> {
+    return this.request('DELETE', `/v1/mirrors/${encodeURIComponent(id)}`);
+  }
+
+  setPortState(dpid: string, port: number, state: 'down' | 'up' | 'bounce'): Promise<unknown> {
+    return this.request('POST', `/v1/switches/${dpid}/ports/${port}/state`, { state });
+  }
+
+  addRedirect(r: RedirectRequest): Promise<{ id: string }> {
+    return this.request('POST', '/v1/redirects', r);
+  }
+
+  tcpReset(dpid: string, r: TcpResetRequest): Promise<unknown> {
+    return this.request('POST', `/v1/switches/${dpid}/tcp-reset`, r);
+  }
+
+  getSwitch(
+    dpid: string,
+  ): Promise<{ ports: Array<{ portNo: number; linkDown: boolean; adminDown: boolean; hwAddr: string }> }> {
+    return this.request('GET', `/v1/switches/${dpid}`);
+  }
+
+  /**
+   * Follows GET /v1/events (server-sent events) and calls `onEvent` for each event; reconnects
+   * after `retryMs` when the stream ends. Returns a function that stops it.
+   */
+  followEvents(onEvent: (e: unknown) => void, onError?: (e: Error) => void, retryMs = 500): () => void {
+    let stopped = false;
+    let current: http.ClientRequest | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = () => {
+      if (stopped) return;
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (this.endpoint.token) headers.authorization = `Bearer ${this.endpoint.token}`;
+      current = http.get(
+        {
+          socketPath: this.target.socketPath,
+          host: this.target.host,
+          port: this.target.port,
+          path: `${this.target.basePath}/v1/events`,
+          headers,
+          agent: false,
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            onError?.(new ControllerError(`controller events: HTTP ${res.statusCode}`, res.statusCode ?? 0));
+            return;
+          }
+          res.setEncoding('utf8');
+          let buf = '';
+          res.on('data', (chunk: string) => {
+            buf += chunk;
+            let sep = buf.indexOf('\n\n');
+            while (sep >= 0) {
+              const block = buf.slice(0, sep);
+              buf = buf.slice(sep + 2);
+              const data = block
+                .split('\n')
+                .filter((l) => l.startsWith('data:'))
+                .map((l) => l.slice(5).trimStart())
+                .join('\n');
+              if (data) {
+                try {
+                  onEvent(JSON.parse(data));
+                } catch {
+                  // not JSON: not an event we understand
+                }
+              }
+              sep = buf.indexOf('\n\n');
+            }
+          });
+          res.on('end', schedule);
+        },
+      );
+      current.on('error', (e) => {
+        onError?.(e);
+        schedule();
+      });
+    };
+    const schedule = () => {
+      if (stopped || retry) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        connect();
+      }, retryMs);
+    };
+    connect();
+    return () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      current?.destroy();
+    };
+  }
+}
+
+export function isPortStatusEvent(e: unknown): e is PortStatusEvent {
+  const x = e as PortStatusEvent;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    x.type === 'port-status' &&
+    typeof x.port === 'object' &&
+    x.port !== null
+  );
+}

@@ -1,0 +1,90 @@
+// The liveness monitor: heartbeats on a timer and the controller's port-status events fed to
+// LivenessCore. Emits 'dead' once, with the evidence, and logs it.
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { isPortStatusEvent } from '../failover/controller-client.js';
+import { type HeartbeatTarget, probe } from './heartbeat.js';
+import { type HeartbeatResult, LivenessCore, type LivenessVerdict } from './liveness-core.js';
+
+export interface LivenessOptions {
+  target: HeartbeatTarget;
+  /** ms between heartbeats (default 100) */
+  intervalMs?: number;
+  /** ms a heartbeat may take (default 80) */
+  timeoutMs?: number;
+  /** consecutive misses = dead (default 2); with the defaults detection takes <= ~300 ms */
+  misses?: number;
+  /** the service's switch port, to watch port-status events for */
+  dpid?: string;
+  servicePort?: number;
+  logger?: Logger;
+}
+
+export const LIVENESS_DEFAULTS = { intervalMs: 100, timeoutMs: 80, misses: 2 } as const;
+
+export declare interface LivenessMonitor {
+  on(event: 'dead', listener: (v: Extract<LivenessVerdict, { state: 'dead' }>) => void): this;
+}
+
+export class LivenessMonitor extends EventEmitter {
+  readonly core: LivenessCore;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private lastResult: HeartbeatResult | undefined;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+
+  constructor(private readonly opts: LivenessOptions) {
+    super();
+    this.intervalMs = opts.intervalMs ?? LIVENESS_DEFAULTS.intervalMs;
+    this.timeoutMs = opts.timeoutMs ?? LIVENESS_DEFAULTS.timeoutMs;
+    this.core = new LivenessCore({ misses: opts.misses ?? LIVENESS_DEFAULTS.misses });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = async () => {
+      if (!this.running) return;
+      const started = performance.now();
+      const result = await probe(this.opts.target, this.timeoutMs);
+      if (!this.running) return;
+      this.lastResult = result;
+      this.decide(this.core.heartbeat(result));
+      const wait = Math.max(0, this.intervalMs - (performance.now() - started));
+      this.timer = setTimeout(() => void tick(), wait);
+    };
+    void tick();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Feed one event from the controller's /v1/events stream. */
+  controllerEvent(event: unknown): void {
+    if (!isPortStatusEvent(event)) return;
+    if (this.opts.dpid && event.dpid !== this.opts.dpid) return;
+    if (this.opts.servicePort !== undefined && event.port.portNo !== this.opts.servicePort) return;
+    this.decide(
+      this.core.portStatus({
+        atMs: performance.now(),
+        linkDown: event.port.linkDown,
+        adminDown: event.port.adminDown,
+      }),
+    );
+  }
+
+  lastHeartbeat(): HeartbeatResult | undefined {
+    return this.lastResult;
+  }
+
+  private decide(verdict: LivenessVerdict | undefined): void {
+    if (!verdict || verdict.state !== 'dead') return;
+    this.opts.logger?.warn({ liveness: verdict }, `service declared dead: ${verdict.reason}`);
+    this.emit('dead', verdict);
+  }
+}
