@@ -23,11 +23,9 @@ export interface LivenessOptions {
 
 export const LIVENESS_DEFAULTS = { intervalMs: 100, timeoutMs: 80, misses: 2 } as const;
 
-export declare interface LivenessMonitor {
-  on(event: 'dead', listener: (v: Extract<LivenessVerdict, { state: 'dead' }>) => void): this;
-}
+export type DeadVerdict = Extract<LivenessVerdict, { state: 'dead' }>;
 
-export class LivenessMonitor extends EventEmitter {
+export class LivenessMonitor extends EventEmitter<{ dead: [DeadVerdict] }> {
   readonly core: LivenessCore;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -83,7 +81,7 @@ export class LivenessMonitor extends EventEmitter {
   }
 
   private decide(verdict: LivenessVerdict | undefined): void {
-    if (!verdict || verdict.state !== 'dead') return;
+    if (verdict?.state !== 'dead') return;
     this.opts.logger?.warn({ liveness: verdict }, `service declared dead: ${verdict.reason}`);
     this.emit('dead', verdict);
   }
