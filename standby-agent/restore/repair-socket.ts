@@ -46,7 +46,8 @@ export type RestoreOutcome =
   | { ok: false; error: RepairError; retried: boolean };
 
 function wrap(fd: number): net.Socket {
-  return new net.Socket({ fd, readable: true, writable: true });
+  // half-open allowed: a client's FIN must not cut off the reply still on its way
+  return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
 }
 
 /** A bind/connect clash with a socket that still holds the same 4-tuple (a killed agent's). */

@@ -1,0 +1,38 @@
+// Taking over the service address on this host (the agent runs in the standby's namespace).
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The interface the route to `ip` leaves by (the switch-facing one). */
+export async function interfaceTowards(ip: string): Promise<string> {
+  const { stdout } = await run('ip', ['-j', 'route', 'get', ip]);
+  const routes = JSON.parse(stdout) as Array<{ dev?: string }>;
+  const dev = routes[0]?.dev;
+  if (!dev) throw new Error(`no route towards ${ip}`);
+  return dev;
+}
+
+export function macOf(iface: string): string {
+  return readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
+}
+
+/** Adds `ip` as a host address on `iface`; already present is fine. */
+export async function takeAddress(ip: string, iface: string): Promise<void> {
+  const cidr = ip.includes(':') ? `${ip}/128` : `${ip}/32`;
+  try {
+    await run('ip', ['addr', 'add', cidr, 'dev', iface, ...(ip.includes(':') ? ['nodad'] : [])]);
+  } catch (e) {
+    const stderr = String((e as { stderr?: string }).stderr ?? '');
+    if (!/File exists/.test(stderr))
+      throw new Error(`ip addr add ${cidr} dev ${iface}: ${stderr.trim() || (e as Error).message}`);
+  }
+}
+
+/** Whether `ip` is already an address of this namespace. */
+export async function hasAddress(ip: string): Promise<boolean> {
+  const { stdout } = await run('ip', ['-j', 'addr', 'show']);
+  const links = JSON.parse(stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
+  return links.some((l) => l.addr_info?.some((a) => a.local === ip));
+}

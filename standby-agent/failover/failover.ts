@@ -1,0 +1,317 @@
+// The failover sequence: fence -> final snapshot -> take the address -> restore -> redirect ->
+// unmirror -> reset the rest -> resume. The order is the product: the service is fenced before
+// anything else (no split brain), and no client segment can reach the standby's stack before
+// its socket exists (the redirect comes after every restore). Each step is timed.
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { RestoreOutcome } from '../restore/repair-socket.js';
+import type { ResetSpec, RestoreParams, Verdict } from '../tracking/verdict-types.js';
+import { ControllerError, type RedirectRequest, type TcpResetRequest } from './controller-client.js';
+import type { ConnectionReport, FailoverReport, StepName, StepReport } from './report.js';
+
+/** What the failover needs from the controller (ControllerClient implements it). */
+export interface FailoverController {
+  setPortState(dpid: string, port: number, state: 'down' | 'up' | 'bounce'): Promise<unknown>;
+  addRedirect(r: RedirectRequest): Promise<{ id: string }>;
+  removeMirror(id: string): Promise<unknown>;
+  tcpReset(dpid: string, r: TcpResetRequest): Promise<unknown>;
+}
+
+export interface FailoverConfig {
+  dpid: string;
+  /** switch port of the service node */
+  servicePort: number;
+  /** switch port of this standby */
+  standbyPort: number;
+  /** the address taken over */
+  serviceIp: string;
+  /** this standby's MAC on the switch-facing interface (the redirect rewrites to it) */
+  standbyMac: string;
+  /** ms to wait after fencing for mirrored packets still in the capture path (default 30) */
+  settleMs?: number;
+}
+
+export interface FailoverDeps {
+  controller: FailoverController;
+  config: FailoverConfig;
+  /** the tracker's verdicts, taken after fencing (the final snapshot) */
+  snapshot(): Verdict[];
+  /** makes the service address local (idempotent) */
+  takeAddress(): Promise<void>;
+  restore(list: RestoreParams[]): RestoreOutcome[];
+  /** hands a restored socket over to the local service */
+  resume(socket: net.Socket, params: RestoreParams): void;
+  /** the id of the mirror to remove once the redirect is in force */
+  mirrorId?(): string | undefined;
+  /** liveness, for the "never take over a live service" rule */
+  liveness?: { answering(): boolean; portUp(): boolean | undefined };
+  logger?: Logger;
+}
+
+export interface FailoverTrigger {
+  kind: 'manual' | 'liveness';
+  force?: boolean;
+  reason: string;
+  evidence?: unknown;
+}
+
+const endpoint = (e: { ip: string; port: number }) =>
+  e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+
+/** The RST a failed restore's client gets: from the service, at what the client expects next. */
+export function resetForParams(p: RestoreParams): ResetSpec {
+  return { src: p.local, dst: p.remote, seq: p.sndNxt >>> 0 };
+}
+
+let nextId = 1;
+
+export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger): Promise<FailoverReport> {
+  const { controller, config, logger } = deps;
+  const t0 = performance.now();
+  const report: FailoverReport = {
+    id: nextId++,
+    trigger: {
+      kind: trigger.kind,
+      forced: trigger.force === true,
+      reason: trigger.reason,
+      evidence: trigger.evidence,
+    },
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    outcome: 'completed',
+    steps: [],
+    connections: [],
+    summary: { restored: 0, reset: 0, failed: 0 },
+  };
+  const step = async <T>(name: StepName, fn: () => Promise<T> | T, detail?: (v: T) => string): Promise<T> => {
+    const start = performance.now();
+    const entry: StepReport = { name, ok: false, startMs: round(start - t0), durationMs: 0 };
+    report.steps.push(entry);
+    try {
+      const v = await fn();
+      entry.ok = true;
+      if (detail) entry.detail = detail(v);
+      return v;
+    } catch (e) {
+      entry.detail = (e as Error).message;
+      throw e;
+    } finally {
+      entry.durationMs = round(performance.now() - start);
+      logger?.info(
+        { failover: report.id, step: entry },
+        `failover step ${name}: ${entry.ok ? 'ok' : 'FAILED'} in ${entry.durationMs} ms`,
+      );
+    }
+  };
+  const finish = (outcome: FailoverReport['outcome'], error?: string) => {
+    report.outcome = outcome;
+    if (error) report.error = error;
+    report.durationMs = round(performance.now() - t0);
+    for (const c of report.connections) report.summary[c.outcome]++;
+    logger?.[outcome === 'completed' ? 'info' : 'error'](
+      { failover: report.id, summary: report.summary, durationMs: report.durationMs, error },
+      `failover ${outcome}${error ? `: ${error}` : ''}`,
+    );
+    return report;
+  };
+
+  // 0. never take over a service that answers and whose port is up, unless forced
+  try {
+    await step(
+      'safety-check',
+      () => {
+        const l = deps.liveness;
+        if (trigger.force || !l) return 'skipped';
+        if (l.answering() && l.portUp() !== false) {
+          throw new Error(
+            'the service answers heartbeats and its port is up: not taking over (use force to override)',
+          );
+        }
+        return 'service not answering';
+      },
+      (v) => v,
+    );
+  } catch (e) {
+    return finish('refused', (e as Error).message);
+  }
+
+  // 1. fence: no split brain. If the controller cannot fence, we do not take over.
+  try {
+    await step(
+      'fence',
+      () => controller.setPortState(config.dpid, config.servicePort, 'down'),
+      () => `port ${config.servicePort} down`,
+    );
+  } catch (e) {
+    const why =
+      e instanceof ControllerError && e.status === 0
+        ? `controller unreachable, cannot fence the service: not taking over (${e.message})`
+        : `fencing failed: not taking over (${(e as Error).message})`;
+    return finish('aborted', why);
+  }
+
+  // 2. final snapshot, after mirrored packets still in flight have been captured
+  const verdicts = await step(
+    'snapshot',
+    async () => {
+      await sleep(config.settleMs ?? 30);
+      return deps.snapshot();
+    },
+    (v) => `${v.length} connections`,
+  );
+  const restorable: RestoreParams[] = [];
+  const resets: Array<{ report: ConnectionReport; reset?: ResetSpec }> = [];
+  for (const v of verdicts) {
+    if (v.restorable) {
+      if (v.params.local.ip === config.serviceIp) restorable.push(v.params);
+      continue;
+    }
+    if (v.reset && v.reset.src.ip !== config.serviceIp) continue;
+    const c: ConnectionReport = {
+      client: v.reset ? endpoint(v.reset.dst) : '?',
+      service: v.reset ? endpoint(v.reset.src) : '?',
+      outcome: 'reset',
+      code: v.code,
+      reason: v.reason,
+    };
+    report.connections.push(c);
+    resets.push({ report: c, reset: v.reset });
+  }
+
+  // 3. the address: from here the standby's stack answers for it (the switch still sends the
+  // service's traffic to the fenced port, so nothing arrives yet)
+  try {
+    await step(
+      'take-address',
+      () => deps.takeAddress(),
+      () => config.serviceIp,
+    );
+  } catch (e) {
+    return finish('aborted', `could not take the service address: ${(e as Error).message}`);
+  }
+
+  // 4. restore
+  const restored: Array<{ socket: net.Socket; params: RestoreParams }> = [];
+  const restoreStart = performance.now();
+  const outcomes = await step(
+    'restore',
+    () => deps.restore(restorable),
+    (o) => `${o.filter((x) => x.ok).length}/${o.length} restored`,
+  );
+  const restoreMs = performance.now() - restoreStart;
+  if (restorable.length > 0 && restoreMs > 0)
+    report.summary.restoreRatePerSec = Math.round((restorable.length / restoreMs) * 1000);
+  outcomes.forEach((o, i) => {
+    const p = restorable[i];
+    const base = {
+      client: endpoint(p.remote),
+      service: endpoint(p.local),
+      recvQueueBytes: p.recvQueue.length,
+      sendQueueBytes: p.sendQueue.length,
+    };
+    if (o.ok) {
+      restored.push({ socket: o.socket, params: p });
+      report.connections.push({
+        ...base,
+        outcome: 'restored',
+        code: 'restored',
+        reason: o.retried ? 'restored after clearing a lingering socket' : 'restored',
+      });
+    } else {
+      const c: ConnectionReport = {
+        ...base,
+        outcome: 'failed',
+        code: o.error.code,
+        step: o.error.step,
+        reason: o.error.message,
+      };
+      report.connections.push(c);
+      resets.push({ report: c, reset: resetForParams(p) });
+    }
+  });
+
+  // 5. redirect the service's traffic here (in force when the controller answers), then unmirror
+  try {
+    await step(
+      'redirect',
+      () =>
+        controller.addRedirect({
+          dpid: config.dpid,
+          ip: config.serviceIp,
+          fromPort: config.servicePort,
+          toPort: config.standbyPort,
+          toMac: config.standbyMac,
+        }),
+      (r) => `redirect ${r.id}`,
+    );
+    report.takeoverMs = round(performance.now() - t0);
+  } catch (e) {
+    // the restored sockets cannot be reached: say so; they stay (the operator may retry)
+    for (const r of restored) r.socket.destroy();
+    return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
+  }
+  const mirrorId = deps.mirrorId?.();
+  if (mirrorId) {
+    try {
+      await step(
+        'unmirror',
+        () => controller.removeMirror(mirrorId),
+        () => `mirror ${mirrorId} removed`,
+      );
+    } catch {
+      // not fatal: the mirrored copies carry the service's MAC and the standby's stack drops them
+    }
+  }
+
+  // 6. reset what could not be restored, so those clients reconnect at once (to us)
+  await step(
+    'reset',
+    async () => {
+      await Promise.all(
+        resets.map(async ({ report: c, reset }) => {
+          if (!reset) {
+            c.resetSent = false;
+            c.resetError = 'the connection state is not known well enough to build a RST';
+            return;
+          }
+          try {
+            await controller.tcpReset(config.dpid, {
+              srcIp: reset.src.ip,
+              srcPort: reset.src.port,
+              dstIp: reset.dst.ip,
+              dstPort: reset.dst.port,
+              seq: reset.seq >>> 0,
+            });
+            c.resetSent = true;
+          } catch (e) {
+            c.resetSent = false;
+            c.resetError = (e as Error).message;
+          }
+        }),
+      );
+      return resets.filter((r) => r.report.resetSent).length;
+    },
+    (n) => `${n}/${resets.length} RSTs sent`,
+  );
+
+  // 7. the restored connections carry on against the local service
+  await step(
+    'resume',
+    () => {
+      for (const r of restored) deps.resume(r.socket, r.params);
+      return restored.length;
+    },
+    (n) => `${n} joined to the local service`,
+  );
+
+  return finish('completed');
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,83 @@
+// Resuming: a restored client socket is joined to a fresh connection to the standby's own
+// service instance. The unanswered request is in the restored socket's receive queue, so the
+// first bytes the local service reads are that request, exactly once; then bytes flow both
+// ways until either side closes.
+import net from 'node:net';
+import type { Logger } from 'pino';
+
+export interface LocalService {
+  host: string;
+  port: number;
+}
+
+export function parseHostPort(text: string): LocalService {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || !(port >= 1 && port <= 65535)) throw new Error(`expected HOST:PORT, got "${text}"`);
+  return { host: m[1], port };
+}
+
+export interface JoinStats {
+  live: number;
+  joined: number;
+  failed: number;
+}
+
+export class ServiceJoiner {
+  readonly stats: JoinStats = { live: 0, joined: 0, failed: 0 };
+
+  constructor(
+    private readonly service: LocalService,
+    private readonly logger?: Logger,
+  ) {}
+
+  join(client: net.Socket, label: string): void {
+    // until the local connection is up, what the client sends stays buffered in `client`
+    client.pause();
+    const local = net.connect({ host: this.service.host, port: this.service.port, allowHalfOpen: true });
+    local.setNoDelay(true);
+    client.setNoDelay(true);
+    this.stats.live++;
+    let closed = false;
+    const close = (why: string, err?: Error) => {
+      if (closed) return;
+      closed = true;
+      this.stats.live--;
+      if (err) {
+        this.logger?.warn({ connection: label, err: err.message }, `resumed connection ended: ${why}`);
+        if (!client.destroyed) client.resetAndDestroy();
+        if (!local.destroyed) local.destroy();
+      }
+    };
+    let connected = false;
+    local.once('connect', () => {
+      connected = true;
+      this.stats.joined++;
+      client.pipe(local);
+      local.pipe(client);
+      client.resume();
+    });
+    local.once('error', (e) => {
+      if (!connected) this.stats.failed++;
+      close('local service error', e);
+    });
+    client.once('error', (e) => close('client error', e));
+    // both directions ended: tidy up
+    let ends = 0;
+    const ended = () => {
+      if (++ends === 2) {
+        close('closed');
+        client.destroy();
+        local.destroy();
+      }
+    };
+    client.once('end', ended);
+    local.once('end', ended);
+    client.once('close', () => {
+      if (!local.destroyed && !closed) local.end();
+    });
+    local.once('close', () => {
+      if (!client.destroyed && !closed) client.end();
+    });
+  }
+}

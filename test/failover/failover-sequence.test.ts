@@ -1,0 +1,174 @@
+// The failover sequence's order and safety rules, against a recording fake controller (the
+// real controller and kernel are exercised by the e2e tests).
+import type net from 'node:net';
+import t from 'tap';
+import { ControllerError } from '../../standby-agent/failover/controller-client.js';
+import {
+  type FailoverController,
+  type FailoverDeps,
+  runFailover,
+} from '../../standby-agent/failover/failover.js';
+import type { RestoreOutcome } from '../../standby-agent/restore/repair-socket.js';
+import type { RepairError } from '../../standby-agent/restore/repair-addon.js';
+import type { RestoreParams, Verdict } from '../../standby-agent/tracking/verdict-types.js';
+
+const SVC = '10.9.0.1';
+
+function params(port: number): RestoreParams {
+  return {
+    family: 4,
+    local: { ip: SVC, port: 80 },
+    remote: { ip: '10.9.0.10', port },
+    sndUna: 100,
+    sndNxt: 100,
+    rcvNxt: 200,
+    sendQueue: Buffer.alloc(0),
+    recvQueue: Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+    mss: 1460,
+    sndWscale: 7,
+    rcvWscale: 7,
+    sackPermitted: true,
+    window: { sndWnd: 65535, rcvWnd: 65535 },
+  };
+}
+
+function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: number } = {}) {
+  const calls: string[] = [];
+  const controller: FailoverController = {
+    async setPortState(dpid, port, state) {
+      calls.push(`port ${dpid} ${port} ${state}`);
+      if (opts.unreachable) throw new ControllerError('controller POST: ECONNREFUSED', 0);
+      return {};
+    },
+    async addRedirect(r) {
+      calls.push(`redirect ${r.ip} ${r.fromPort}->${r.toPort} ${r.toMac}`);
+      return { id: 'r1' };
+    },
+    async removeMirror(id) {
+      calls.push(`unmirror ${id}`);
+      return {};
+    },
+    async tcpReset(_dpid, r) {
+      calls.push(`rst ${r.dstIp}:${r.dstPort} seq ${r.seq}`);
+      return {};
+    },
+  };
+  const verdicts: Verdict[] = [
+    { restorable: true, params: params(1001) },
+    { restorable: true, params: params(1002) },
+    {
+      restorable: false,
+      code: 'handshake-not-seen',
+      reason: 'first seen mid-stream',
+      reset: { src: { ip: SVC, port: 80 }, dst: { ip: '10.9.0.11', port: 2000 }, seq: 555 },
+    },
+    { restorable: false, code: 'not-analysable', reason: 'no state' },
+  ];
+  const fakeSocket = { destroy() {} } as unknown as net.Socket;
+  const resumed: number[] = [];
+  const deps: FailoverDeps = {
+    controller,
+    config: {
+      dpid: '0000000000000001',
+      servicePort: 1,
+      standbyPort: 2,
+      serviceIp: SVC,
+      standbyMac: '02:00:00:00:00:02',
+      settleMs: 0,
+    },
+    snapshot: () => {
+      calls.push('snapshot');
+      return verdicts;
+    },
+    takeAddress: async () => {
+      calls.push('take-address');
+    },
+    restore: (list) => {
+      calls.push(`restore ${list.length}`);
+      return list.map((p): RestoreOutcome => {
+        if (p.remote.port === opts.failRestoreOf) {
+          const error = Object.assign(new Error('connect failed'), {
+            errno: 99,
+            code: 'EADDRNOTAVAIL',
+            step: 'connect',
+          }) as RepairError;
+          return { ok: false, error, retried: true };
+        }
+        return { ok: true, socket: fakeSocket, fd: 3, retried: false };
+      });
+    },
+    resume: (_s, p) => {
+      resumed.push(p.remote.port);
+      calls.push(`resume ${p.remote.port}`);
+    },
+    mirrorId: () => 'm1',
+    liveness: { answering: () => opts.alive === true, portUp: () => true },
+  };
+  return { deps, calls, resumed };
+}
+
+t.test('the steps run in the safe order and every connection is explained', async (t) => {
+  const { deps, calls } = setup({ failRestoreOf: 1002 });
+  const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
+  t.equal(r.outcome, 'completed');
+  t.same(calls.slice(0, 6), [
+    'port 0000000000000001 1 down',
+    'snapshot',
+    'take-address',
+    'restore 2',
+    'redirect 10.9.0.1 1->2 02:00:00:00:00:02',
+    'unmirror m1',
+  ]);
+  t.ok(
+    calls.indexOf('redirect 10.9.0.1 1->2 02:00:00:00:00:02') > calls.indexOf('restore 2'),
+    'redirect only after the sockets exist',
+  );
+  t.ok(
+    calls.includes('rst 10.9.0.11:2000 seq 555'),
+    'the mid-stream connection is reset with the tracker seq',
+  );
+  t.ok(calls.includes('rst 10.9.0.10:1002 seq 100'), 'the failed restore is reset');
+  t.equal(calls.at(-1), 'resume 1001', 'the restored one is resumed, last');
+  t.same(r.summary, { restored: 1, reset: 2, failed: 1, restoreRatePerSec: r.summary.restoreRatePerSec });
+  const failed = r.connections.find((c) => c.outcome === 'failed');
+  t.match(failed, { client: '10.9.0.10:1002', code: 'EADDRNOTAVAIL', step: 'connect', resetSent: true });
+  const unknown = r.connections.find((c) => c.code === 'not-analysable');
+  t.match(unknown, { outcome: 'reset', resetSent: false, resetError: /not known/ });
+  t.same(
+    r.steps.map((s) => s.name),
+    [
+      'safety-check',
+      'fence',
+      'snapshot',
+      'take-address',
+      'restore',
+      'redirect',
+      'unmirror',
+      'reset',
+      'resume',
+    ],
+  );
+  t.ok(r.steps.every((s) => s.ok && s.durationMs >= 0));
+  t.type(r.takeoverMs, 'number');
+});
+
+t.test('a live service is not taken over unless forced', async (t) => {
+  const a = setup({ alive: true });
+  const r = await runFailover(a.deps, { kind: 'manual', reason: 'test' });
+  t.equal(r.outcome, 'refused');
+  t.match(r.error, /answers heartbeats/);
+  t.same(a.calls, [], 'nothing was done');
+  const b = setup({ alive: true });
+  const forced = await runFailover(b.deps, { kind: 'manual', reason: 'test', force: true });
+  t.equal(forced.outcome, 'completed');
+  t.equal(b.calls[0], 'port 0000000000000001 1 down');
+});
+
+t.test('controller unreachable: no takeover, and the report says so', async (t) => {
+  const { deps, calls } = setup({ unreachable: true });
+  const r = await runFailover(deps, { kind: 'liveness', reason: 'heartbeats' });
+  t.equal(r.outcome, 'aborted');
+  t.match(r.error, /controller unreachable.*not taking over/);
+  t.same(calls, ['port 0000000000000001 1 down'], 'no snapshot, no address, no restore');
+  t.match(r.steps.at(-1), { name: 'fence', ok: false });
+});
