@@ -1,0 +1,182 @@
+// The agent's failover role, wired: on start it asks the controller to mirror the service port
+// to this standby and starts the liveness monitor; on a dead verdict (or POST /v1/failover) it
+// runs the failover once and keeps the report.
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { HeartbeatTarget } from '../liveness/heartbeat.js';
+import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
+import { type RestoreOutcome, restoreConnections } from '../restore/repair-socket.js';
+import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
+import { interfaceTowards, macOf, takeAddress } from './address.js';
+import type { ControllerClient } from './controller-client.js';
+import { type FailoverTrigger, runFailover } from './failover.js';
+import type { FailoverReport } from './report.js';
+import { type LocalService, ServiceJoiner } from './resume.js';
+
+/** The tracker as the failover sees it (ConnectionTable implements it). */
+export interface VerdictSource {
+  verdicts(nowMs: number): Iterable<Verdict> | Verdict[];
+}
+
+export interface FailoverServiceOptions {
+  controller: ControllerClient;
+  tracker: VerdictSource;
+  dpid: string;
+  servicePort: number;
+  standbyPort: number;
+  serviceIp: string;
+  /** the standby's own service instance, where restored connections are joined */
+  localService: LocalService;
+  /** switch-facing interface (default: the one the route to the service leaves by) */
+  iface?: string;
+  /** default: the interface's MAC */
+  standbyMac?: string;
+  /** heartbeat; false = no heartbeat (manual failover and port-status only) */
+  heartbeat?: false | { target: HeartbeatTarget; intervalMs?: number; timeoutMs?: number; misses?: number };
+  /** fail over on its own when the service is declared dead (default true) */
+  autoFailover?: boolean;
+  /** false = IP takeover only, no restoration (the keepalived-like baseline) */
+  restoreEnabled?: boolean;
+  /** ask the controller to mirror the service port on start (default true) */
+  mirror?: boolean;
+  settleMs?: number;
+  logger?: Logger;
+}
+
+export type FailoverState = 'standby' | 'failing-over' | 'active';
+
+export class FailoverService {
+  readonly liveness: LivenessMonitor | undefined;
+  readonly joiner: ServiceJoiner;
+  private mirrorId: string | undefined;
+  private stopEvents: (() => void) | undefined;
+  private last: FailoverReport | undefined;
+  private running: Promise<FailoverReport> | undefined;
+  private iface: string | undefined;
+  private mac: string | undefined;
+  state: FailoverState = 'standby';
+
+  constructor(private readonly opts: FailoverServiceOptions) {
+    this.joiner = new ServiceJoiner(opts.localService, opts.logger);
+    if (opts.heartbeat) {
+      this.liveness = new LivenessMonitor({
+        ...opts.heartbeat,
+        dpid: opts.dpid,
+        servicePort: opts.servicePort,
+        logger: opts.logger,
+      });
+      this.liveness.on('dead', (v) => this.onDead(v));
+    }
+  }
+
+  /** Mirror the service port here, follow the controller's events, start heartbeats. */
+  async start(): Promise<void> {
+    const { opts } = this;
+    this.iface = opts.iface ?? (await interfaceTowards(opts.serviceIp));
+    this.mac = opts.standbyMac ?? macOf(this.iface);
+    if (opts.mirror !== false) {
+      const m = await opts.controller.addMirror({
+        dpid: opts.dpid,
+        sourcePort: opts.servicePort,
+        targetPort: opts.standbyPort,
+      });
+      this.mirrorId = m.id;
+      opts.logger?.info(
+        { mirror: m.id },
+        `mirroring switch ${opts.dpid} port ${opts.servicePort} to port ${opts.standbyPort}`,
+      );
+    }
+    this.stopEvents = opts.controller.followEvents(
+      (e) => this.liveness?.controllerEvent(e),
+      (e) => opts.logger?.warn({ err: e.message }, 'controller event stream'),
+    );
+    this.liveness?.start();
+  }
+
+  stop(): void {
+    this.liveness?.stop();
+    this.stopEvents?.();
+  }
+
+  lastReport(): FailoverReport | undefined {
+    return this.last;
+  }
+
+  /** Runs the failover (one at a time; a second call while one runs gets the same report). */
+  failover(trigger: FailoverTrigger): Promise<FailoverReport> {
+    if (this.running) return this.running;
+    if (this.state === 'active') {
+      return Promise.resolve(
+        this.refused(trigger, 'already failed over: this standby owns the service address'),
+      );
+    }
+    this.state = 'failing-over';
+    this.running = this.run(trigger).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private refused(trigger: FailoverTrigger, error: string): FailoverReport {
+    return {
+      id: 0,
+      trigger: { kind: trigger.kind, forced: trigger.force === true, reason: trigger.reason },
+      startedAt: new Date().toISOString(),
+      durationMs: 0,
+      outcome: 'refused',
+      error,
+      steps: [],
+      connections: [],
+      summary: { restored: 0, reset: 0, failed: 0 },
+    };
+  }
+
+  private async run(trigger: FailoverTrigger): Promise<FailoverReport> {
+    const { opts } = this;
+    if (!this.iface || !this.mac) {
+      this.iface = opts.iface ?? (await interfaceTowards(opts.serviceIp));
+      this.mac = opts.standbyMac ?? macOf(this.iface);
+    }
+    const iface = this.iface;
+    const restoreEnabled = opts.restoreEnabled !== false;
+    const report = await runFailover(
+      {
+        controller: opts.controller,
+        config: {
+          dpid: opts.dpid,
+          servicePort: opts.servicePort,
+          standbyPort: opts.standbyPort,
+          serviceIp: opts.serviceIp,
+          standbyMac: this.mac,
+          settleMs: opts.settleMs,
+        },
+        snapshot: () => (restoreEnabled ? [...opts.tracker.verdicts(performance.now())] : []),
+        takeAddress: () => takeAddress(opts.serviceIp, iface),
+        restore: (list: RestoreParams[]): RestoreOutcome[] => restoreConnections(list),
+        resume: (socket, p) => this.joiner.join(socket, `${p.remote.ip}:${p.remote.port}`),
+        mirrorId: () => this.mirrorId,
+        liveness: this.liveness
+          ? {
+              answering: () => this.liveness?.core.answering() ?? false,
+              portUp: () => this.liveness?.core.portUp(),
+            }
+          : undefined,
+        logger: opts.logger,
+      },
+      trigger,
+    );
+    this.last = report;
+    if (report.outcome === 'completed') {
+      this.state = 'active';
+      this.liveness?.stop();
+    } else {
+      this.state = 'standby';
+    }
+    return report;
+  }
+
+  private onDead(v: DeadVerdict): void {
+    if (this.opts.autoFailover === false || this.state !== 'standby') return;
+    void this.failover({ kind: 'liveness', reason: v.reason, evidence: v.evidence });
+  }
+}
