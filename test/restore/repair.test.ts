@@ -160,6 +160,8 @@ t.test('a lingering socket on the same 4-tuple does not block a restore', async 
     tsVal: 0,
     window: { sndWnd: 64000, rcvWnd: 64000 },
   };
+  // the standby's own service listens on the same port on every address
+  await first.call({ op: 'listen', ip: '0.0.0.0', port: PORT });
   const a = await first.call<{ localPort: number }>({ op: 'restore', state });
   t.equal(a.localPort, PORT, 'first restore');
   const raw = await second.call<{ results: Array<Record<string, unknown>> }>({

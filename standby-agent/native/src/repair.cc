@@ -102,9 +102,10 @@ bool SetInt(int fd, int level, int name, int val) {
   return setsockopt(fd, level, name, &val, sizeof(val)) == 0;
 }
 
+// queue < 0: the queue already selected
 bool QueueBytes(int fd, int queue, const std::vector<uint8_t>& bytes) {
   if (bytes.empty()) return true;
-  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, queue)) return false;
+  if (queue >= 0 && !SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, queue)) return false;
   size_t off = 0;
   while (off < bytes.size()) {
     size_t n = bytes.size() - off;
@@ -184,9 +185,9 @@ int Restore(const Spec& s, Failure* fail) {
     uint32_t v = (s.tsVal + 1u) & ~1u;
     if (setsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, &v, sizeof(v)) != 0) return bad(fd, "TCP_TIMESTAMP");
   }
-  if (!QueueBytes(fd, kRecvQueue, s.recvQueue)) return bad(fd, "queue recv bytes");
+  // the selected queue is still RECV (set last, before bind): no syscall to select it again
+  if (!QueueBytes(fd, -1, s.recvQueue)) return bad(fd, "queue recv bytes");
   if (!QueueBytes(fd, kSendQueue, s.sendQueue)) return bad(fd, "queue send bytes");
-  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, kNoQueue)) return bad(fd, "TCP_REPAIR_QUEUE none");
   if (s.window && setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &s.win, sizeof(s.win)) != 0)
     return bad(fd, "TCP_REPAIR_WINDOW");
   if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOff)) return bad(fd, "TCP_REPAIR off");
