@@ -2,10 +2,9 @@
 // unmirror -> reset the rest -> resume. The order is the product: the service is fenced before
 // anything else (no split brain), and no client segment can reach the standby's stack before
 // its socket exists (the redirect comes after every restore). Each step is timed.
-import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RestoreOutcome } from '../restore/repair-socket.js';
+import type { RestoreFdOutcome } from '../restore/repair-socket.js';
 import type { ResetSpec, RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { ControllerError, type RedirectRequest, type TcpResetRequest } from './controller-client.js';
 import type { ConnectionReport, FailoverReport, StepName, StepReport } from './report.js';
@@ -39,9 +38,12 @@ export interface FailoverDeps {
   snapshot(): Verdict[];
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void>;
-  restore(list: RestoreParams[]): RestoreOutcome[];
-  /** hands a restored socket over to the local service */
-  resume(socket: net.Socket, params: RestoreParams): void;
+  /** creates the kernel sockets (fds; wrapping them waits until after the redirect) */
+  restore(list: RestoreParams[]): RestoreFdOutcome[];
+  /** hands a restored socket (fd) over to the local service */
+  resume(fd: number, params: RestoreParams): void;
+  /** closes a restored fd that will not be resumed */
+  discard?(fd: number): void;
   /** the id of the mirror to remove once the redirect is in force */
   mirrorId?(): string | undefined;
   /** liveness, for the "never take over a live service" rule */
@@ -192,7 +194,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   }
 
   // 4. restore
-  const restored: Array<{ socket: net.Socket; params: RestoreParams }> = [];
+  const restored: Array<{ fd: number; params: RestoreParams }> = [];
   const restoreStart = performance.now();
   const outcomes = await step(
     'restore',
@@ -211,7 +213,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       sendQueueBytes: p.sendQueue.length,
     };
     if (o.ok) {
-      restored.push({ socket: o.socket, params: p });
+      restored.push({ fd: o.fd, params: p });
       report.connections.push({
         ...base,
         outcome: 'restored',
@@ -248,7 +250,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     report.takeoverMs = round(performance.now() - t0);
   } catch (e) {
     // the restored sockets cannot be reached: say so; they stay (the operator may retry)
-    for (const r of restored) r.socket.destroy();
+    for (const r of restored) deps.discard?.(r.fd);
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
   const mirrorId = deps.mirrorId?.();
@@ -299,7 +301,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await step(
     'resume',
     () => {
-      for (const r of restored) deps.resume(r.socket, r.params);
+      for (const r of restored) deps.resume(r.fd, r.params);
       return restored.length;
     },
     (n) => `${n} joined to the local service`,

@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HeartbeatTarget } from '../liveness/heartbeat.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
-import { type RestoreOutcome, restoreConnections } from '../restore/repair-socket.js';
+import { closeSync } from 'node:fs';
+import { type RestoreFdOutcome, restoreFds, socketFromFd } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, macOf, takeAddress } from './address.js';
 import type { ControllerClient } from './controller-client.js';
@@ -152,8 +153,9 @@ export class FailoverService {
         },
         snapshot: () => (restoreEnabled ? [...opts.tracker.verdicts(performance.now())] : []),
         takeAddress: () => takeAddress(opts.serviceIp, iface),
-        restore: (list: RestoreParams[]): RestoreOutcome[] => restoreConnections(list),
-        resume: (socket, p) => this.joiner.join(socket, `${p.remote.ip}:${p.remote.port}`),
+        restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
+        resume: (fd, p) => this.joiner.join(socketFromFd(fd), `${p.remote.ip}:${p.remote.port}`),
+        discard: (fd) => closeSync(fd),
         mirrorId: () => this.mirrorId,
         liveness: this.liveness
           ? {

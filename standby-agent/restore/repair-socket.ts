@@ -41,9 +41,19 @@ export function toRepairSpec(p: RestoreParams, nowMs: number = performance.now()
   };
 }
 
+/** A restored kernel socket (fd) or why it failed. */
+export type RestoreFdOutcome =
+  | { ok: true; fd: number; retried: boolean }
+  | { ok: false; error: RepairError; retried: boolean };
+
 export type RestoreOutcome =
   | { ok: true; socket: net.Socket; fd: number; retried: boolean }
   | { ok: false; error: RepairError; retried: boolean };
+
+/** Wraps a restored fd as a Node socket (starts reading it into the stream's buffer). */
+export function socketFromFd(fd: number): net.Socket {
+  return wrap(fd);
+}
 
 function wrap(fd: number): net.Socket {
   // half-open allowed: a client's FIN must not cut off the reply still on its way
@@ -86,35 +96,41 @@ export function destroyLingering(spec: RepairSpec): void {
 }
 
 /**
- * Creates one socket per params, in order. One failure does not stop the others; a clash with
- * a lingering socket on the same 4-tuple is cleared and retried once.
+ * Creates one kernel socket per params, in order, and returns the fds (no Node wrapping: the
+ * kernel socket is live and answers the client; wrapping can wait until after the redirect).
+ * One failure does not stop the others; a clash with a lingering socket on the same 4-tuple
+ * is cleared and retried once.
  */
-export function restoreConnections(list: readonly RestoreParams[]): RestoreOutcome[] {
+export function restoreFds(list: readonly RestoreParams[]): RestoreFdOutcome[] {
   const addon = loadRepairAddon();
   const specs = list.map((p) => toRepairSpec(p));
   const first = addon.restore(specs);
-  const outcomes: RestoreOutcome[] = [];
+  const outcomes: RestoreFdOutcome[] = [];
   const retry: number[] = [];
   first.forEach((r, i) => {
-    if (typeof r === 'number') outcomes[i] = { ok: true, socket: wrap(r), fd: r, retried: false };
+    if (typeof r === 'number') outcomes[i] = { ok: true, fd: r, retried: false };
     else if (isRepairError(r) && isLingeringClash(r)) retry.push(i);
     else outcomes[i] = { ok: false, error: r, retried: false };
   });
   for (const i of retry) {
-    const spec = specs[i];
     try {
-      destroyLingering(spec);
+      destroyLingering(specs[i]);
     } catch {
       // ss failing leaves the clash in place: the retry below reports it
     }
-    // timestamps moved on while we cleared the clash
+    // timestamps moved on while we cleared the clash: recompute the spec
     const again = addon.restore([toRepairSpec(list[i])])[0];
     outcomes[i] =
       typeof again === 'number'
-        ? { ok: true, socket: wrap(again), fd: again, retried: true }
+        ? { ok: true, fd: again, retried: true }
         : { ok: false, error: again, retried: true };
   }
   return outcomes;
+}
+
+/** restoreFds, each fd wrapped as a net.Socket. */
+export function restoreConnections(list: readonly RestoreParams[]): RestoreOutcome[] {
+  return restoreFds(list).map((o) => (o.ok ? { ...o, socket: wrap(o.fd) } : o));
 }
 
 /** Restores one connection; throws the addon's error (with errno, code and step). */

@@ -1,6 +1,5 @@
 // The failover sequence's order and safety rules, against a recording fake controller (the
 // real controller and kernel are exercised by the e2e tests).
-import type net from 'node:net';
 import t from 'tap';
 import { ControllerError } from '../../standby-agent/failover/controller-client.js';
 import {
@@ -8,7 +7,7 @@ import {
   type FailoverDeps,
   runFailover,
 } from '../../standby-agent/failover/failover.js';
-import type { RestoreOutcome } from '../../standby-agent/restore/repair-socket.js';
+import type { RestoreFdOutcome } from '../../standby-agent/restore/repair-socket.js';
 import type { RepairError } from '../../standby-agent/restore/repair-addon.js';
 import type { RestoreParams, Verdict } from '../../standby-agent/tracking/verdict-types.js';
 
@@ -64,7 +63,6 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
     },
     { restorable: false, code: 'not-analysable', reason: 'no state' },
   ];
-  const fakeSocket = { destroy() {} } as unknown as net.Socket;
   const resumed: number[] = [];
   const deps: FailoverDeps = {
     controller,
@@ -85,7 +83,7 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
     },
     restore: (list) => {
       calls.push(`restore ${list.length}`);
-      return list.map((p): RestoreOutcome => {
+      return list.map((p): RestoreFdOutcome => {
         if (p.remote.port === opts.failRestoreOf) {
           const error = Object.assign(new Error('connect failed'), {
             errno: 99,
@@ -94,7 +92,7 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
           }) as RepairError;
           return { ok: false, error, retried: true };
         }
-        return { ok: true, socket: fakeSocket, fd: 3, retried: false };
+        return { ok: true, fd: 3, retried: false };
       });
     },
     resume: (_s, p) => {
