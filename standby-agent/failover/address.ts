@@ -36,3 +36,10 @@ export async function hasAddress(ip: string): Promise<boolean> {
   const links = JSON.parse(stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
   return links.some((l) => l.addr_info?.some((a) => a.local === ip));
 }
+
+/** Every address of this namespace (to tell the agent's own connections apart). */
+export async function localAddresses(): Promise<string[]> {
+  const { stdout } = await run('ip', ['-j', 'addr', 'show']);
+  const links = JSON.parse(stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
+  return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter(Boolean);
+}

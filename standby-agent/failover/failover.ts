@@ -29,6 +29,8 @@ export interface FailoverConfig {
   standbyMac: string;
   /** ms to wait after fencing for mirrored packets still in the capture path (default 30) */
   settleMs?: number;
+  /** this standby's own addresses: its own connections to the service (heartbeats) are not taken over */
+  ownIps?: string[];
 }
 
 export interface FailoverDeps {
@@ -164,12 +166,13 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   );
   const restorable: RestoreParams[] = [];
   const resets: Array<{ report: ConnectionReport; reset?: ResetSpec }> = [];
+  const own = new Set(config.ownIps ?? []);
   for (const v of verdicts) {
     if (v.restorable) {
-      if (v.params.local.ip === config.serviceIp) restorable.push(v.params);
+      if (v.params.local.ip === config.serviceIp && !own.has(v.params.remote.ip)) restorable.push(v.params);
       continue;
     }
-    if (v.reset && v.reset.src.ip !== config.serviceIp) continue;
+    if (v.reset && (v.reset.src.ip !== config.serviceIp || own.has(v.reset.dst.ip))) continue;
     const c: ConnectionReport = {
       client: v.reset ? endpoint(v.reset.dst) : '?',
       service: v.reset ? endpoint(v.reset.src) : '?',

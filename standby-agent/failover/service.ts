@@ -8,7 +8,7 @@ import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
 import { closeSync } from 'node:fs';
 import { type RestoreFdOutcome, restoreFds, socketFromFd } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
-import { interfaceTowards, macOf, takeAddress } from './address.js';
+import { interfaceTowards, localAddresses, macOf, takeAddress } from './address.js';
 import type { ControllerClient } from './controller-client.js';
 import { type FailoverTrigger, runFailover } from './failover.js';
 import type { FailoverReport } from './report.js';
@@ -139,6 +139,7 @@ export class FailoverService {
       this.mac = opts.standbyMac ?? macOf(this.iface);
     }
     const iface = this.iface;
+    const ownIps = (await localAddresses()).filter((a) => a !== opts.serviceIp);
     const restoreEnabled = opts.restoreEnabled !== false;
     const report = await runFailover(
       {
@@ -150,6 +151,7 @@ export class FailoverService {
           serviceIp: opts.serviceIp,
           standbyMac: this.mac,
           settleMs: opts.settleMs,
+          ownIps,
         },
         snapshot: () => (restoreEnabled ? [...opts.tracker.verdicts(performance.now())] : []),
         takeAddress: () => takeAddress(opts.serviceIp, iface),

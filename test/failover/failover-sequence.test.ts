@@ -62,6 +62,8 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
       reset: { src: { ip: SVC, port: 80 }, dst: { ip: '10.9.0.11', port: 2000 }, seq: 555 },
     },
     { restorable: false, code: 'not-analysable', reason: 'no state' },
+    // the standby's own heartbeat connection to the service: never taken over
+    { restorable: true, params: { ...params(3000), remote: { ip: '10.9.0.2', port: 3000 } } },
   ];
   const resumed: number[] = [];
   const deps: FailoverDeps = {
@@ -73,6 +75,7 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
       serviceIp: SVC,
       standbyMac: '02:00:00:00:00:02',
       settleMs: 0,
+      ownIps: ['10.9.0.2'],
     },
     snapshot: () => {
       calls.push('snapshot');
