@@ -1,0 +1,112 @@
+// bench/failover: N keep-alive HTTP connections (nginx), each sending a request every 50 ms;
+// the service node dies; per-connection stall (largest gap between two replies, minus the
+// interval), connections preserved, restore rate. The same run with restoration disabled
+// (IP takeover only, like keepalived; clients reconnect) is the baseline.
+//   npx tsx bench/failover.ts [--connections 100,1000] [--interval-ms 50] [--modes restore,baseline]
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { FailoverReport } from '../standby-agent/failover/report.js';
+import { waitForReport } from '../test/failover/e2e-helpers.js';
+import { buildScenario, killServiceNode, startAgent, startClients } from '../test/failover/lab-scenario.js';
+import { Lab } from '../topology/lab/index.js';
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '100,1000' },
+    'interval-ms': { type: 'string', default: '50' },
+    modes: { type: 'string', default: 'restore,baseline' },
+    'warmup-ms': { type: 'string', default: '2000' },
+    'after-ms': { type: 'string', default: '3000' },
+  },
+});
+const interval = Number(values['interval-ms']);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+interface Row {
+  mode: string;
+  connections: number;
+  preserved: number;
+  p50: number;
+  p99: number;
+  max: number;
+  restoresPerSec?: number;
+  takeoverMs?: number;
+  steps: string;
+  outcome: string;
+}
+
+async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
+  const lab = await Lab.create();
+  const cleanup = () => lab.destroySync();
+  process.once('exit', cleanup);
+  try {
+    const s = await buildScenario(lab);
+    await startAgent(s, { restore: mode === 'restore' });
+    await sleep(300);
+    const clients = startClients(s, { connections: n, intervalMs: interval, reconnect: mode === 'baseline' });
+    await sleep(Number(values['warmup-ms']) + n); // 1 ms per connection to connect them all
+    const killedAt = performance.now();
+    await killServiceNode(s);
+    let report: FailoverReport | undefined;
+    try {
+      report = await waitForReport(s, 30_000);
+    } catch {
+      // reported below as outcome "none"
+    }
+    const detectMs = performance.now() - killedAt;
+    await sleep(Number(values['after-ms']));
+    const summary = await clients.stop();
+    const stalls = summary.connections
+      .filter((c) => c.responses > 0)
+      .map((c) => Math.max(0, c.maxGapMs - interval))
+      .sort((a, b) => a - b);
+    const preserved = summary.connections.filter(
+      (c) =>
+        c.localPorts.length === 1 && c.errors.length === 0 && c.closes === 0 && c.badResponses.length === 0,
+    ).length;
+    return {
+      mode,
+      connections: n,
+      preserved,
+      p50: pct(stalls, 50),
+      p99: pct(stalls, 99),
+      max: stalls[stalls.length - 1] ?? Number.NaN,
+      restoresPerSec: report?.summary.restoreRatePerSec,
+      takeoverMs: report?.takeoverMs,
+      steps: report
+        ? report.steps.map((x) => `${x.name}=${x.durationMs}`).join(' ')
+        : `no report after ${Math.round(detectMs)} ms`,
+      outcome: report?.outcome ?? 'none',
+    };
+  } finally {
+    await lab.destroy();
+    process.off('exit', cleanup);
+  }
+}
+
+const rows: Row[] = [];
+for (const n of values.connections.split(',').map(Number)) {
+  for (const mode of values.modes.split(',') as Array<'restore' | 'baseline'>) {
+    console.error(`[bench] ${mode} with ${n} connections...`);
+    const row = await runOnce(mode, n);
+    rows.push(row);
+    console.error(`[bench]   ${JSON.stringify(row)}`);
+  }
+}
+const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : String(Math.round(x)));
+console.log(
+  `\nfailover bench: keep-alive HTTP (nginx), a request every ${interval} ms per connection, service node killed`,
+);
+console.log('mode      conns  preserved  stall p50  p99   max (ms)  takeover ms  restores/s  outcome');
+for (const r of rows) {
+  console.log(
+    `${r.mode.padEnd(9)} ${String(r.connections).padStart(5)}  ${String(r.preserved).padStart(9)}  ${f(r.p50).padStart(9)}  ${f(r.p99).padStart(4)}  ${f(r.max).padStart(8)}  ${f(r.takeoverMs).padStart(11)}  ${f(r.restoresPerSec).padStart(10)}  ${r.outcome}`,
+  );
+}
+for (const r of rows) console.log(`  ${r.mode} ${r.connections}: ${r.steps}`);
+process.exit(0);

@@ -1,0 +1,297 @@
+// The failover lab, shared by the e2e tests and bench/failover.ts: one private OVS switch,
+// a client host, the service host and the standby host; nginx on the service and on the
+// standby serving the same directory; the controller (inside the switch's namespace, REST on
+// a unix socket) and the standby agent (inside the standby's namespace).
+import { writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Lab, LabHost, LabProcess, LabSwitch } from '../../topology/lab/index.js';
+import { waitFor } from '../../topology/lab/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO = join(here, '..', '..');
+
+export const DPID = '00000000000000f1';
+export const PORTS = { client: 1, service: 2, standby: 3 } as const;
+export const TOKEN = 'nonstop-e2e-token';
+/** the file the clients fetch: FILE_BYTES of 'x' */
+export const FILE = '/f.txt';
+export const FILE_BYTES = 2000;
+
+export interface Scenario {
+  lab: Lab;
+  sw: LabSwitch;
+  client: LabHost;
+  service: LabHost;
+  standby: LabHost;
+  /** unix socket of the controller's REST API */
+  controllerApi: string;
+  controller: LabProcess;
+  serviceNginx: LabProcess;
+  standbyNginx: LabProcess;
+  agent?: LabProcess;
+  /** the agent's REST API, reachable from inside the standby's namespace */
+  agentUrl: string;
+}
+
+function nginxConf(dir: string, listen: string, www: string): string {
+  for (const d of ['client', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(join(dir, `${d}_temp`), { recursive: true });
+  return `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_temp;
+  proxy_temp_path ${dir}/proxy_temp;
+  fastcgi_temp_path ${dir}/fastcgi_temp;
+  uwsgi_temp_path ${dir}/uwsgi_temp;
+  scgi_temp_path ${dir}/scgi_temp;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  server { listen ${listen}; root ${www}; }
+}
+`;
+}
+
+export function startNginx(lab: Lab, host: LabHost, name: string, listen: string, www: string): LabProcess {
+  const dir = join(lab.dir, name);
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, listen, www));
+  return host.spawn(
+    'nginx',
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+    {
+      logFile: join(dir, 'stdout.log'),
+    },
+  );
+}
+
+/** Node with tsx, running a TypeScript entry of this repository. */
+export function tsNode(file: string, args: string[]): [string, string[]] {
+  return [process.execPath, ['--import', 'tsx', join(REPO, file), ...args]];
+}
+
+export async function buildScenario(lab: Lab): Promise<Scenario> {
+  const net3 = 1 + Math.floor(Math.random() * 250);
+  const ip = (h: number) => `10.213.${net3}.${h}`;
+  const sw = await lab.addSwitch('sw', { dpid: DPID });
+  const client = await lab.addHost('cli', {
+    sw,
+    ofport: PORTS.client,
+    ip: `${ip(10)}/24`,
+    mac: '02:00:00:00:0f:0a',
+  });
+  const service = await lab.addHost('svc', {
+    sw,
+    ofport: PORTS.service,
+    ip: `${ip(1)}/24`,
+    mac: '02:00:00:00:0f:01',
+  });
+  const standby = await lab.addHost('stb', {
+    sw,
+    ofport: PORTS.standby,
+    ip: `${ip(2)}/24`,
+    mac: '02:00:00:00:0f:02',
+  });
+
+  // the same content on both nodes
+  const www = join(lab.dir, 'www');
+  mkdirSync(www, { recursive: true });
+  chmodSync(lab.dir, 0o755);
+  chmodSync(www, 0o755);
+  writeFileSync(join(www, FILE.slice(1)), 'x'.repeat(FILE_BYTES));
+  chmodSync(join(www, FILE.slice(1)), 0o644);
+
+  // controller inside the switch namespace: OpenFlow over loopback there, REST on a unix socket
+  const controllerApi = join(lab.dir, 'controller-api.sock');
+  const [node, cargs] = tsNode('controller/cli.ts', [
+    '--of-listen',
+    '127.0.0.1:6653',
+    '--api-listen',
+    `unix:${controllerApi}`,
+    '--token',
+    TOKEN,
+  ]);
+  const controller = lab.spawn(sw.ns, node, cargs, { logFile: join(lab.dir, 'controller.log'), cwd: REPO });
+  await waitFor('controller API socket', () => existsSync(controllerApi), 20_000);
+  await sw.ovs.vsctl('set-controller', sw.bridge, 'tcp:127.0.0.1:6653');
+  await waitFor('switch connected to the controller', () => sw.ovs.controllerConnected(sw.bridge), 20_000);
+
+  const serviceNginx = startNginx(lab, service, 'nginx-service', `${service.ip}:80`, www);
+  // the standby's nginx listens on every address: its own, the loopback (where the agent joins
+  // restored connections) and the service address once taken over
+  const standbyNginx = startNginx(lab, standby, 'nginx-standby', '80', www);
+  await waitFor(
+    'service nginx',
+    async () =>
+      (await client.exec('curl', ['-sf', '--max-time', '1', `http://${service.ip}${FILE}`])).stdout.length ===
+      FILE_BYTES,
+    20_000,
+  );
+  await waitFor(
+    'standby nginx',
+    async () =>
+      (await standby.exec('curl', ['-sf', '--max-time', '1', `http://127.0.0.1${FILE}`])).stdout.length ===
+      FILE_BYTES,
+    20_000,
+  );
+  return {
+    lab,
+    sw,
+    client,
+    service,
+    standby,
+    controllerApi,
+    controller,
+    serviceNginx,
+    standbyNginx,
+    agentUrl: 'http://127.0.0.1:8081',
+  };
+}
+
+export interface AgentOptions {
+  heartbeat?: boolean;
+  restore?: boolean;
+  autoFailover?: boolean;
+}
+
+export async function startAgent(s: Scenario, opts: AgentOptions = {}): Promise<LabProcess> {
+  const args = [
+    '--iface',
+    s.standby.ifname,
+    '--service',
+    `${s.service.ip}:80`,
+    '--api-listen',
+    '127.0.0.1:8081',
+    '--token',
+    TOKEN,
+    '--controller',
+    `unix:${s.controllerApi}`,
+    '--controller-token',
+    TOKEN,
+    '--dpid',
+    DPID,
+    '--service-port',
+    String(PORTS.service),
+    '--standby-port',
+    String(PORTS.standby),
+    '--local-service',
+    '127.0.0.1:80',
+  ];
+  if (opts.heartbeat !== false) args.push('--heartbeat', `http://${s.service.ip}${FILE}`);
+  else args.push('--no-heartbeat');
+  if (opts.restore === false) args.push('--no-restore');
+  if (opts.autoFailover === false) args.push('--no-auto-failover');
+  const [node, aargs] = tsNode('standby-agent/cli.ts', args);
+  const agent = s.lab.spawn(s.standby.ns, node, aargs, { logFile: join(s.lab.dir, 'agent.log'), cwd: REPO });
+  s.agent = agent;
+  await waitFor(
+    'agent API',
+    async () =>
+      (await s.standby.exec('curl', ['-s', '--max-time', '1', `${s.agentUrl}/v1/failovers/last`])).stdout
+        .length > 0,
+    30_000,
+  );
+  return agent;
+}
+
+/** Calls the agent's API from inside the standby's namespace. */
+export async function agentCall(
+  s: Scenario,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const args = [
+    '-s',
+    '--max-time',
+    '30',
+    '-X',
+    method,
+    '-H',
+    `authorization: Bearer ${TOKEN}`,
+    '-w',
+    '\n%{http_code}',
+  ];
+  if (body !== undefined) args.push('-H', 'content-type: application/json', '-d', JSON.stringify(body));
+  const { stdout } = await s.standby.exec('curl', [...args, `${s.agentUrl}${path}`]);
+  const nl = stdout.lastIndexOf('\n');
+  const text = stdout.slice(0, nl);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: Number(stdout.slice(nl + 1)), json };
+}
+
+export interface ClientRun {
+  proc: LabProcess;
+  /** resolves with the summary after stop() */
+  stop(): Promise<ClientSummary>;
+}
+
+export interface ClientConnSummary {
+  index: number;
+  localPorts: number[];
+  requests: number;
+  responses: number;
+  badResponses: string[];
+  errors: Array<{ code: string; atMs: number }>;
+  closes: number;
+  maxGapMs: number;
+  maxGapEndMs: number;
+  reconnects: number;
+  firstErrorMs?: number;
+  firstResponseAfterErrorMs?: number;
+}
+
+export interface ClientSummary {
+  durationMs: number;
+  connections: ClientConnSummary[];
+}
+
+export function startClients(
+  s: Scenario,
+  opts: { connections: number; intervalMs: number; reconnect?: boolean; port?: number },
+): ClientRun {
+  const [node, args] = tsNode('test/failover/fixtures/http-clients.ts', [
+    '--target',
+    `${s.service.ip}:${opts.port ?? 80}`,
+    '--path',
+    FILE,
+    '--connections',
+    String(opts.connections),
+    '--interval-ms',
+    String(opts.intervalMs),
+    '--expect-bytes',
+    String(FILE_BYTES),
+    '--expect-byte',
+    'x',
+    ...(opts.reconnect ? ['--reconnect'] : []),
+  ]);
+  const proc = s.client.spawn(node, args, { stdio: 'pipe', cwd: REPO });
+  let out = '';
+  proc.child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  return {
+    proc,
+    async stop() {
+      process.kill(proc.pid, 'SIGUSR2');
+      await proc.exited;
+      const lines = out.trim().split('\n');
+      return JSON.parse(lines[lines.length - 1]) as ClientSummary;
+    },
+  };
+}
+
+/** Kills the service node: its link goes down first (so nothing it sends on dying gets out), then nginx. */
+export async function killServiceNode(s: Scenario): Promise<void> {
+  await s.service.exec('ip', ['link', 'set', s.service.ifname, 'down']);
+  process.kill(-s.serviceNginx.pid, 'SIGKILL');
+}
