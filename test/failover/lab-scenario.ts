@@ -26,7 +26,7 @@ export interface Scenario {
   standby: LabHost;
   /** unix socket of the controller's REST API */
   controllerApi: string;
-  controller: LabProcess;
+  controller?: LabProcess;
   serviceNginx: LabProcess;
   standbyNginx: LabProcess;
   agent?: LabProcess;
@@ -74,7 +74,7 @@ export function tsNode(file: string, args: string[]): [string, string[]] {
   return [process.execPath, ['--import', 'tsx', join(REPO, file), ...args]];
 }
 
-export async function buildScenario(lab: Lab): Promise<Scenario> {
+export async function buildScenario(lab: Lab, opts: { controller?: boolean } = {}): Promise<Scenario> {
   const net3 = 1 + Math.floor(Math.random() * 250);
   const ip = (h: number) => `10.213.${net3}.${h}`;
   const sw = await lab.addSwitch('sw', { dpid: DPID });
@@ -106,19 +106,25 @@ export async function buildScenario(lab: Lab): Promise<Scenario> {
   chmodSync(join(www, FILE.slice(1)), 0o644);
 
   // controller inside the switch namespace: OpenFlow over loopback there, REST on a unix socket
+  // (controller: false = a plain NORMAL switch, to check the lab itself)
   const controllerApi = join(lab.dir, 'controller-api.sock');
-  const [node, cargs] = tsNode('controller/cli.ts', [
-    '--of-listen',
-    '127.0.0.1:6653',
-    '--api-listen',
-    `unix:${controllerApi}`,
-    '--token',
-    TOKEN,
-  ]);
-  const controller = lab.spawn(sw.ns, node, cargs, { logFile: join(lab.dir, 'controller.log'), cwd: REPO });
-  await waitFor('controller API socket', () => existsSync(controllerApi), 20_000);
-  await sw.ovs.vsctl('set-controller', sw.bridge, 'tcp:127.0.0.1:6653');
-  await waitFor('switch connected to the controller', () => sw.ovs.controllerConnected(sw.bridge), 20_000);
+  let controller: LabProcess | undefined;
+  if (opts.controller === false) {
+    await sw.addFlow('priority=0,actions=NORMAL');
+  } else {
+    const [node, cargs] = tsNode('controller/cli.ts', [
+      '--of-listen',
+      '127.0.0.1:6653',
+      '--api-listen',
+      `unix:${controllerApi}`,
+      '--token',
+      TOKEN,
+    ]);
+    controller = lab.spawn(sw.ns, node, cargs, { logFile: join(lab.dir, 'controller.log'), cwd: REPO });
+    await waitFor('controller API socket', () => existsSync(controllerApi), 20_000);
+    await sw.ovs.vsctl('set-controller', sw.bridge, 'tcp:127.0.0.1:6653');
+    await waitFor('switch connected to the controller', () => sw.ovs.controllerConnected(sw.bridge), 20_000);
+  }
 
   const serviceNginx = startNginx(lab, service, 'nginx-service', `${service.ip}:80`, www);
   // the standby's nginx listens on every address: its own, the loopback (where the agent joins
