@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { HeartbeatTarget } from '../liveness/heartbeat.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
 import { closeSync } from 'node:fs';
+import { loadRepairAddon } from '../restore/repair-addon.js';
 import { type RestoreFdOutcome, restoreFds, socketFromFd } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, takeAddress } from './address.js';
@@ -56,6 +57,8 @@ export class FailoverService {
   private iface: string | undefined;
   private mac: string | undefined;
   state: FailoverState = 'standby';
+  private stopped = false;
+  private mirrorRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: FailoverServiceOptions) {
     this.joiner = new ServiceJoiner(opts.localService, opts.logger);
@@ -70,12 +73,32 @@ export class FailoverService {
     }
   }
 
-  /** Mirror the service port here, follow the controller's events, start heartbeats. */
+  /**
+   * Mirror the service port here, follow the controller's events, start heartbeats. A controller
+   * that is not reachable yet does not stop the agent: the mirror is retried every second.
+   */
   async start(): Promise<void> {
     const { opts } = this;
+    // fail now, with the build hint, rather than in the middle of a failover
+    if (opts.restoreEnabled !== false) loadRepairAddon();
     this.iface = opts.iface ?? (await interfaceTowards(opts.serviceIp));
     this.mac = opts.standbyMac ?? macOf(this.iface);
-    if (opts.mirror !== false) {
+    if (opts.mirror !== false) await this.ensureMirror();
+    this.stopEvents = opts.controller.followEvents(
+      (e) => this.liveness?.controllerEvent(e),
+      (e) => opts.logger?.warn({ err: e.message }, 'controller event stream'),
+    );
+    this.liveness?.start();
+  }
+
+  /** Whether the mirror of the service port to this standby is in place. */
+  mirrored(): boolean {
+    return this.mirrorId !== undefined;
+  }
+
+  private async ensureMirror(): Promise<void> {
+    const { opts } = this;
+    try {
       const m = await opts.controller.addMirror({
         dpid: opts.dpid,
         sourcePort: opts.servicePort,
@@ -86,15 +109,18 @@ export class FailoverService {
         { mirror: m.id },
         `mirroring switch ${opts.dpid} port ${opts.servicePort} to port ${opts.standbyPort}`,
       );
+    } catch (e) {
+      opts.logger?.error(
+        { err: (e as Error).message },
+        'cannot set up the mirror yet (retrying every second)',
+      );
+      if (!this.stopped) this.mirrorRetry = setTimeout(() => void this.ensureMirror(), 1000);
     }
-    this.stopEvents = opts.controller.followEvents(
-      (e) => this.liveness?.controllerEvent(e),
-      (e) => opts.logger?.warn({ err: e.message }, 'controller event stream'),
-    );
-    this.liveness?.start();
   }
 
   stop(): void {
+    this.stopped = true;
+    if (this.mirrorRetry) clearTimeout(this.mirrorRetry);
     this.liveness?.stop();
     this.stopEvents?.();
   }
