@@ -7,7 +7,7 @@ import type { HeartbeatTarget } from '../liveness/heartbeat.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
 import { closeSync } from 'node:fs';
 import { loadRepairAddon } from '../restore/repair-addon.js';
-import { type RestoreFdOutcome, restoreFds, socketFromFd } from '../restore/repair-socket.js';
+import { type RestoreFdOutcome, restoreFds, socketFromFd, warmUpRestore } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, takeAddress } from './address.js';
 import type { ControllerClient } from './controller-client.js';
@@ -80,7 +80,11 @@ export class FailoverService {
   async start(): Promise<void> {
     const { opts } = this;
     // fail now, with the build hint, rather than in the middle of a failover
-    if (opts.restoreEnabled !== false) loadRepairAddon();
+    if (opts.restoreEnabled !== false) {
+      loadRepairAddon();
+      const warmed = warmUpRestore();
+      opts.logger?.debug({ warmed }, 'restore path warmed up');
+    }
     this.iface = opts.iface ?? (await interfaceTowards(opts.serviceIp));
     this.mac = opts.standbyMac ?? macOf(this.iface);
     if (opts.mirror !== false) await this.ensureMirror();

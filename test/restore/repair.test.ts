@@ -210,4 +210,6 @@ t.test('errors carry errno, code and the failing step; one failure does not stop
   t.type(results[3].fd, 'number', 'the good one in the same batch is restored');
   t.type(results[4].fd, 'number', 'IPv6 restore');
   t.match(results[5], { step: 'validate', message: /window scales/ }, 'bad window scale');
+  const warm = await peer.call<{ made: number }>({ op: 'warm', n: 200 });
+  t.equal(warm.made, 200, 'warm-up creates and drops its sockets');
 });
