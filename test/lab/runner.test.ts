@@ -1,0 +1,62 @@
+// `nonstop lab up/status/exec/down` on real OVS: ha-basic comes up, a client reaches the service's
+// nginx through the switch, `up` is idempotent, and `down` leaves nothing behind, also after a crash.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { findLeftovers, isEmpty, killPid, readPidFile } from '../../topology/lab/index.js';
+import { labDown, labStatus, labUp, readLabState } from '../../topology/lab/runner.js';
+
+const stateRoot = mkdtempSync(join(tmpdir(), 'nonstop-labstate-'));
+t.teardown(async () => {
+  await labDown('ha-basic', { stateRoot });
+  rmSync(stateRoot, { recursive: true, force: true });
+});
+
+t.test('up, status, traffic, idempotent up, down', async (t) => {
+  const { state, alreadyUp } = await labUp({ topology: 'ha-basic', stateRoot });
+  t.equal(alreadyUp, false);
+  t.equal(Object.keys(state.hostNs).length, 4);
+  const status = await labStatus('ha-basic', { stateRoot });
+  t.ok(status.up, `lab is up: ${JSON.stringify(status.processes)}`);
+  t.ok(status.namespaces.every((n) => n.present));
+
+  const { nsExec } = await import('../../topology/lab/index.js');
+  const r = await nsExec(state.hostNs.client1, 'curl', ['-s', '-D', '-', '--max-time', '5', 'http://10.0.0.10/']);
+  t.match(r.stdout, /X-Served-By: service/, 'client1 reaches the service through OVS');
+  t.match(r.stdout, /served by service/);
+  const sb = await nsExec(state.hostNs.client2, 'curl', ['-s', '--max-time', '5', 'http://10.0.0.20/who']);
+  t.equal(sb.stdout.trim(), 'standby', "the standby's own nginx answers on its address");
+  const mgmt = await nsExec(state.hostNs.standby, 'ping', ['-c', '1', '-W', '2', '10.254.0.1']);
+  t.match(mgmt.stdout, /1 received/, 'management link between standby and switch namespaces');
+
+  const again = await labUp({ topology: 'ha-basic', stateRoot });
+  t.equal(again.alreadyUp, true, 'second up leaves the running lab alone');
+  t.equal(again.state.prefix, state.prefix);
+
+  const down = await labDown('ha-basic', { stateRoot });
+  t.ok(down.found);
+  t.ok(isEmpty(await findLeftovers(state.prefix, [state.labDir])), 'nothing left after down');
+  t.equal(readLabState('ha-basic', stateRoot), null, 'state removed');
+  t.equal((await labDown('ha-basic', { stateRoot })).found, false, 'down twice is harmless');
+});
+
+t.test('a crashed lab is repaired by up and removed by down', async (t) => {
+  const { state } = await labUp({ topology: 'ha-basic', stateRoot, controller: false });
+  // the switch dies
+  const vswitchd = readPidFile(join(state.labDir, 'ovs-s1', 'ovs-vswitchd.pid'));
+  t.ok(vswitchd);
+  await killPid(vswitchd!, { graceMs: 0 });
+  const nginx = state.processes.find((p) => p.role === 'nginx' && p.host === 'service')!;
+  await killPid(nginx.pid, { graceMs: 0 });
+  const st = await labStatus('ha-basic', { stateRoot });
+  t.equal(st.up, false, 'status notices the dead service');
+
+  const { state: fresh, alreadyUp } = await labUp({ topology: 'ha-basic', stateRoot, controller: false });
+  t.equal(alreadyUp, false, 'a broken lab is rebuilt');
+  t.not(fresh.prefix, state.prefix, 'with a new prefix');
+  t.ok(isEmpty(await findLeftovers(state.prefix)), "the broken run's leftovers are gone");
+
+  await labDown('ha-basic', { stateRoot });
+  t.ok(isEmpty(await findLeftovers(fresh.prefix, [fresh.labDir])), 'nothing left');
+});
