@@ -46,6 +46,8 @@ export interface FailoverDeps {
   resume(fd: number, params: RestoreParams): void;
   /** closes a restored fd that will not be resumed */
   discard?(fd: number): void;
+  /** appends client bytes seen after the snapshot (from a later view); returns bytes appended */
+  topUp?(fd: number, restored: RestoreParams, later: RestoreParams): number;
   /** the id of the mirror to remove once the redirect is in force */
   mirrorId?(): string | undefined;
   /** liveness, for the "never take over a live service" rule */
@@ -198,6 +200,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
 
   // 4. restore
   const restored: Array<{ fd: number; params: RestoreParams }> = [];
+  const byClient = new Map<string, ConnectionReport>();
   const restoreStart = performance.now();
   const outcomes = await step(
     'restore',
@@ -217,12 +220,14 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     };
     if (o.ok) {
       restored.push({ fd: o.fd, params: p });
-      report.connections.push({
+      const c: ConnectionReport = {
         ...base,
         outcome: 'restored',
         code: 'restored',
         reason: o.retried ? 'restored after clearing a lingering socket' : 'restored',
-      });
+      };
+      byClient.set(base.client, c);
+      report.connections.push(c);
     } else {
       const c: ConnectionReport = {
         ...base,
@@ -256,6 +261,42 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     for (const r of restored) deps.discard?.(r.fd);
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
+  // client bytes sent after the snapshot and before the redirect reached the fenced port and
+  // were lost; the mirror saw them: append them now so those clients need not retransmit
+  if (deps.topUp && restored.length > 0) {
+    const topUp = deps.topUp;
+    await step(
+      'top-up',
+      async () => {
+        await sleep(config.settleMs ?? 30);
+        const later = new Map<string, RestoreParams>();
+        for (const v of deps.snapshot()) if (v.restorable) later.set(endpoint(v.params.remote), v.params);
+        let conns = 0;
+        let bytes = 0;
+        for (const r of restored) {
+          const l = later.get(endpoint(r.params.remote));
+          if (!l) continue;
+          try {
+            const n = topUp(r.fd, r.params, l);
+            if (n > 0) {
+              conns++;
+              bytes += n;
+              const c = byClient.get(endpoint(r.params.remote));
+              if (c) c.topUpBytes = n;
+            }
+          } catch (e) {
+            logger?.warn(
+              { connection: endpoint(r.params.remote), err: (e as Error).message },
+              'top-up failed',
+            );
+          }
+        }
+        return { conns, bytes };
+      },
+      (x) => `${x.bytes} bytes appended to ${x.conns} connections`,
+    );
+  }
+
   const mirrorId = deps.mirrorId?.();
   if (mirrorId) {
     try {

@@ -7,6 +7,7 @@ export type StepName =
   | 'take-address'
   | 'restore'
   | 'redirect'
+  | 'top-up'
   | 'unmirror'
   | 'reset'
   | 'resume';
@@ -36,6 +37,8 @@ export interface ConnectionReport {
   /** bytes put in the receive queue (the unanswered request) / send queue (in flight) */
   recvQueueBytes?: number;
   sendQueueBytes?: number;
+  /** client bytes seen after the snapshot, appended once the redirect was in force */
+  topUpBytes?: number;
   /** whether the client was sent a RST through the switch, and why not if not */
   resetSent?: boolean;
   resetError?: string;

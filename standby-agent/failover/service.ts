@@ -7,7 +7,13 @@ import type { HeartbeatTarget } from '../liveness/heartbeat.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
 import { closeSync } from 'node:fs';
 import { loadRepairAddon } from '../restore/repair-addon.js';
-import { type RestoreFdOutcome, restoreFds, socketFromFd, warmUpRestore } from '../restore/repair-socket.js';
+import {
+  type RestoreFdOutcome,
+  restoreFds,
+  socketFromFd,
+  topUpReceive,
+  warmUpRestore,
+} from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, takeAddress } from './address.js';
 import type { ControllerClient } from './controller-client.js';
@@ -188,6 +194,7 @@ export class FailoverService {
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
         resume: (fd, p) => this.joiner.join(socketFromFd(fd), `${p.remote.ip}:${p.remote.port}`),
         discard: (fd) => closeSync(fd),
+        topUp: topUpReceive,
         mirrorId: () => this.mirrorId,
         liveness: this.liveness
           ? {

@@ -66,6 +66,8 @@ export interface RepairAddon {
   /** stayInRepair=true leaves the socket in repair mode (close it and it vanishes silently) */
   readState(fd: number, leaveRepair?: boolean): RepairState;
   closeSilently(fd: number): void;
+  /** appends client bytes [startSeq, startSeq + bytes.length) the kernel lacks; returns how many */
+  topUp(fd: number, startSeq: number, bytes: Buffer): number;
 }
 
 const ADDON = join('standby-agent', 'native', 'build', 'Release', 'nonstop_repair.node');

@@ -102,6 +102,10 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
       resumed.push(p.remote.port);
       calls.push(`resume ${p.remote.port}`);
     },
+    topUp: (_fd, restored, later) => {
+      calls.push(`top-up ${restored.remote.port}`);
+      return later.recvQueue.length;
+    },
     mirrorId: () => 'm1',
     liveness: { answering: () => opts.alive === true, portUp: () => true },
   };
@@ -112,14 +116,17 @@ t.test('the steps run in the safe order and every connection is explained', asyn
   const { deps, calls } = setup({ failRestoreOf: 1002 });
   const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
   t.equal(r.outcome, 'completed');
-  t.same(calls.slice(0, 6), [
+  t.same(calls.slice(0, 8), [
     'port 0000000000000001 1 down',
     'snapshot',
     'take-address',
     'restore 2',
     'redirect 10.9.0.1 1->2 02:00:00:00:00:02',
+    'snapshot',
+    'top-up 1001',
     'unmirror m1',
   ]);
+  t.equal(r.connections.find((c) => c.outcome === 'restored')?.topUpBytes, 18, 'top-up reported');
   t.ok(
     calls.indexOf('redirect 10.9.0.1 1->2 02:00:00:00:00:02') > calls.indexOf('restore 2'),
     'redirect only after the sockets exist',
@@ -144,6 +151,7 @@ t.test('the steps run in the safe order and every connection is explained', asyn
       'take-address',
       'restore',
       'redirect',
+      'top-up',
       'unmirror',
       'reset',
       'resume',

@@ -87,6 +87,48 @@ t.test('a silently vanished connection is restored and keeps working', async (t)
   t.same(wc.errors, ['ECONNRESET'], 'unrestored connection is reset');
 });
 
+t.test('client bytes seen after the snapshot are topped up into a restored socket', async (t) => {
+  const ns = createNsPair();
+  t.teardown(() => ns.destroy());
+  const service = startPeer(ns.service);
+  const client = startPeer(ns.client);
+  t.teardown(() => {
+    service.kill();
+    client.kill();
+  });
+  await service.call({ op: 'listen', ip: ns.serviceIp, port: PORT });
+  const c = await client.call<{ id: number; localPort: number }>({
+    op: 'connect',
+    ip: ns.serviceIp,
+    port: PORT,
+  });
+  const { ids } = await service.call<{ ids: number[] }>({ op: 'accepted', count: 1 });
+  await client.call({ op: 'send', id: c.id, data: 'one\n' });
+  await client.call<Wait>({ op: 'wait', id: c.id, text: 'echo:one\n' });
+  await service.call({ op: 'hold', id: ids[0] });
+  // acknowledged by the old service's kernel: the client will never send these bytes again
+  await client.call({ op: 'send', id: c.id, data: 'late\n' });
+  await new Promise((r) => setTimeout(r, 100));
+  const state = await service.call<Record<string, unknown>>({ op: 'dump', id: ids[0] });
+  await service.call({ op: 'exit' });
+  await service.exited;
+  const restorer = startPeer(ns.service);
+  t.teardown(() => restorer.kill());
+  const r = await restorer.call<{ appended: number }>({
+    op: 'restore',
+    state,
+    elapsedMs: 100,
+    withholdRecv: true,
+  });
+  t.equal(r.appended, 5, 'the missing bytes were appended');
+  const w = await client.call<Wait>({ op: 'wait', id: c.id, text: 'echo:late\n' });
+  t.same(w.errors, [], 'no error');
+  t.equal(w.received, 'echo:one\necho:late\n', 'the late request is answered, once');
+  await client.call({ op: 'send', id: c.id, data: 'more\n' });
+  const w2 = await client.call<Wait>({ op: 'wait', id: c.id, text: 'echo:more\n' });
+  t.equal(w2.received, 'echo:one\necho:late\necho:more\n', 'and the connection carries on');
+});
+
 t.test('bytes in flight are restored into the send queue and retransmitted', async (t) => {
   const ns = createNsPair();
   t.teardown(() => ns.destroy());

@@ -424,7 +424,56 @@ Napi::Value CloseSilently(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// topUp(fd, startSeq, bytes): bytes = client data [startSeq, startSeq + length) seen on the
+// mirror after the restore. Appends to a live socket's receive queue the part beyond what the
+// kernel already has (its rcv_nxt), in repair mode; leaving repair mode sends an ACK for it, so
+// the client does not retransmit. Returns the number of bytes appended (0 if nothing was missing
+// or the kernel's rcv_nxt is outside the range).
+Napi::Value TopUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray()) {
+    Napi::TypeError::New(env, "topUp(fd, startSeq, bytes)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  uint32_t start = static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value());
+  auto bytes = info[2].As<Napi::Uint8Array>();
+  Failure fail{0, ""};
+  auto fails = [&](const char* step) {
+    fail.err = errno;
+    fail.step = step;
+    MakeError(env, fail).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOn)) return fails("TCP_REPAIR on");
+  uint32_t rcvNxt = 0;
+  socklen_t len = sizeof(rcvNxt);
+  size_t appended = 0;
+  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, kRecvQueue) ||
+      getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &rcvNxt, &len) != 0) {
+    int e = errno;
+    SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOff);
+    errno = e;
+    return fails("TCP_QUEUE_SEQ recv");
+  }
+  int32_t have = static_cast<int32_t>(rcvNxt - start);
+  if (have >= 0 && static_cast<size_t>(have) < bytes.ElementLength()) {
+    std::vector<uint8_t> rest(bytes.Data() + have, bytes.Data() + bytes.ElementLength());
+    if (!QueueBytes(fd, -1, rest)) {
+      int e = errno;
+      SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOff);
+      errno = e;
+      return fails("queue recv bytes");
+    }
+    appended = rest.size();
+  }
+  SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, kNoQueue);
+  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOff)) return fails("TCP_REPAIR off");
+  return Napi::Number::New(env, static_cast<double>(appended));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("topUp", Napi::Function::New(env, TopUp, "topUp"));
   exports.Set("restore", Napi::Function::New(env, RestoreBatch, "restore"));
   exports.Set("readState", Napi::Function::New(env, ReadRepairState, "readState"));
   exports.Set("closeSilently", Napi::Function::New(env, CloseSilently, "closeSilently"));
