@@ -135,6 +135,26 @@ export class FailoverService {
     this.stopEvents?.();
   }
 
+  /** For the agent's status endpoint. */
+  status(): {
+    state: FailoverState;
+    mirrored: boolean;
+    liveness: unknown;
+    lastHeartbeat: unknown;
+    resumed: { live: number; joined: number; failed: number };
+    lastFailover?: { id: number; outcome: string; startedAt: string };
+  } {
+    const r = this.last;
+    return {
+      state: this.state,
+      mirrored: this.mirrored(),
+      liveness: this.liveness?.core.verdict() ?? 'no heartbeat',
+      lastHeartbeat: this.liveness?.lastHeartbeat(),
+      resumed: { ...this.joiner.stats },
+      lastFailover: r ? { id: r.id, outcome: r.outcome, startedAt: r.startedAt } : undefined,
+    };
+  }
+
   lastReport(): FailoverReport | undefined {
     return this.last;
   }
