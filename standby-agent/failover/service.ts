@@ -16,8 +16,8 @@ import {
 } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, takeAddress } from './address.js';
-import type { ControllerClient } from './controller-client.js';
-import { type FailoverTrigger, runFailover } from './failover.js';
+import type { MirrorRequest } from './controller-client.js';
+import { type FailoverController, type FailoverTrigger, runFailover } from './failover.js';
 import type { FailoverReport } from './report.js';
 import { type LocalService, ServiceJoiner } from './resume.js';
 
@@ -26,8 +26,14 @@ export interface VerdictSource {
   verdicts(nowMs: number): Iterable<Verdict> | Verdict[];
 }
 
+/** What the agent needs from the controller (ControllerClient implements it). */
+export interface AgentController extends FailoverController {
+  addMirror(m: MirrorRequest): Promise<{ id: string }>;
+  followEvents(onEvent: (e: unknown) => void, onError?: (e: Error) => void): () => void;
+}
+
 export interface FailoverServiceOptions {
-  controller: ControllerClient;
+  controller: AgentController;
   tracker: VerdictSource;
   dpid: string;
   servicePort: number;
