@@ -297,51 +297,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     );
   }
 
-  const mirrorId = deps.mirrorId?.();
-  if (mirrorId) {
-    try {
-      await step(
-        'unmirror',
-        () => controller.removeMirror(mirrorId),
-        () => `mirror ${mirrorId} removed`,
-      );
-    } catch {
-      // not fatal: the mirrored copies carry the service's MAC and the standby's stack drops them
-    }
-  }
-
-  // 6. reset what could not be restored, so those clients reconnect at once (to us)
-  await step(
-    'reset',
-    async () => {
-      await Promise.all(
-        resets.map(async ({ report: c, reset }) => {
-          if (!reset) {
-            c.resetSent = false;
-            c.resetError = 'the connection state is not known well enough to build a RST';
-            return;
-          }
-          try {
-            await controller.tcpReset(config.dpid, {
-              srcIp: reset.src.ip,
-              srcPort: reset.src.port,
-              dstIp: reset.dst.ip,
-              dstPort: reset.dst.port,
-              seq: reset.seq >>> 0,
-            });
-            c.resetSent = true;
-          } catch (e) {
-            c.resetSent = false;
-            c.resetError = (e as Error).message;
-          }
-        }),
-      );
-      return resets.filter((r) => r.report.resetSent).length;
-    },
-    (n) => `${n}/${resets.length} RSTs sent`,
-  );
-
-  // 7. the restored connections carry on against the local service
+  // 6. the restored connections carry on against the local service (first: they are the point)
   await step(
     'resume',
     () => {
@@ -351,7 +307,59 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     (n) => `${n} joined to the local service`,
   );
 
+  // 7. unmirror, and reset what could not be restored (so those clients reconnect at once, to
+  // us), side by side
+  const mirrorId = deps.mirrorId?.();
+  const unmirrored = mirrorId
+    ? step(
+        'unmirror',
+        () => controller.removeMirror(mirrorId),
+        () => `mirror ${mirrorId} removed`,
+      ).catch(() => {
+        // not fatal: the mirrored copies carry the service's MAC and the standby's stack drops them
+      })
+    : Promise.resolve();
+  const resetDone = step(
+    'reset',
+    async () => {
+      await inBatches(resets, RESET_CONCURRENCY, async ({ report: c, reset }) => {
+        if (!reset) {
+          c.resetSent = false;
+          c.resetError = 'the connection state is not known well enough to build a RST';
+          return;
+        }
+        try {
+          await controller.tcpReset(config.dpid, {
+            srcIp: reset.src.ip,
+            srcPort: reset.src.port,
+            dstIp: reset.dst.ip,
+            dstPort: reset.dst.port,
+            seq: reset.seq >>> 0,
+          });
+          c.resetSent = true;
+        } catch (e) {
+          c.resetSent = false;
+          c.resetError = (e as Error).message;
+        }
+      });
+      return resets.filter((r) => r.report.resetSent).length;
+    },
+    (n) => `${n}/${resets.length} RSTs sent`,
+  );
+  await Promise.all([unmirrored, resetDone]);
+
   return finish('completed');
+}
+
+/** RST requests in flight to the controller at once */
+const RESET_CONCURRENCY = 32;
+
+async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
 function round(ms: number): number {
