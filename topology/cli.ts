@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // `nonstop`: the ops CLI (controller and agent REST APIs), the lab runner and the demo.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { labCommand, LAB_HELP } from './lab/lab-command.js';
 import { ApiClient, ApiError } from './ops/api-client.js';
@@ -57,15 +59,50 @@ config file ~/.config/nonstop/config.json (or $NONSTOP_CONFIG):
   {"controllerUrl": "http://127.0.0.1:8080", "agentUrl": "unix:/run/nonstop/agent.sock", "token": "..."}
 `;
 
-export async function main(argv: string[]): Promise<number> {
-  // `lab exec HOST CMD...`: everything after HOST belongs to CMD, dashes included
-  let passthrough: string[] = [];
-  const execAt = argv.findIndex((a, i) => a === 'exec' && argv[i - 1] === 'lab');
-  if (execAt >= 0 && argv.length > execAt + 2) {
-    passthrough = argv.slice(execAt + 2);
-    if (passthrough[0] === '--') passthrough = passthrough.slice(1);
-    argv = argv.slice(0, execAt + 2);
+/**
+ * `lab exec [NAME] HOST [--] CMD ARGS...`: the command's own arguments (dashes included) must not
+ * reach the option parser. With `--` the split is explicit; without it, options right after
+ * `exec` are ours, then NAME (when a lab of that name is up) and HOST, and the rest is CMD.
+ */
+export function splitLabExec(argv: string[]): [string[], string[]] {
+  const labAt = argv.indexOf('lab');
+  const execAt = labAt < 0 ? -1 : argv.indexOf('exec', labAt + 1);
+  if (execAt < 0) return [argv, []];
+  const dash = argv.indexOf('--', execAt);
+  if (dash >= 0) return [argv.slice(0, dash), argv.slice(dash + 1)];
+  const head = argv.slice(0, execAt + 1);
+  let i = execAt + 1;
+  const positionals: string[] = [];
+  let stateDir: string | undefined;
+  const sd = argv.indexOf('--state-dir');
+  if (sd >= 0 && sd < execAt) stateDir = argv[sd + 1];
+  while (i < argv.length && positionals.length < 2) {
+    const a = argv[i];
+    if (a === '--state-dir') {
+      stateDir = argv[i + 1];
+      head.push(a, argv[i + 1]);
+      i += 2;
+    } else if (a.startsWith('-')) {
+      head.push(a);
+      i++;
+    } else {
+      // the first positional is a lab name only if such a lab is up; else it is the host
+      if (positionals.length === 0 && !readLabState(a, stateDir)) {
+        positionals.push('ha-basic', a);
+        head.push('ha-basic', a);
+      } else {
+        positionals.push(a);
+        head.push(a);
+      }
+      i++;
+    }
   }
+  return [head, argv.slice(i)];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let passthrough: string[] = [];
+  [argv, passthrough] = splitLabExec(argv);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -141,12 +178,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (
-  isMain ||
-  process.argv[1]?.endsWith('/topology/cli.js') ||
-  process.argv[1]?.endsWith('/topology/cli.ts')
-) {
+// run when executed (also through a symlinked bin such as node_modules/.bin/nonstop), not when imported
+function invokedDirectly(): boolean {
+  try {
+    return !!process.argv[1] && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

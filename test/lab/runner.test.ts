@@ -22,7 +22,14 @@ t.test('up, status, traffic, idempotent up, down', async (t) => {
   t.ok(status.namespaces.every((n) => n.present));
 
   const { nsExec } = await import('../../topology/lab/index.js');
-  const r = await nsExec(state.hostNs.client1, 'curl', ['-s', '-D', '-', '--max-time', '5', 'http://10.0.0.10/']);
+  const r = await nsExec(state.hostNs.client1, 'curl', [
+    '-s',
+    '-D',
+    '-',
+    '--max-time',
+    '5',
+    'http://10.0.0.10/',
+  ]);
   t.match(r.stdout, /X-Served-By: service/, 'client1 reaches the service through OVS');
   t.match(r.stdout, /served by service/);
   const sb = await nsExec(state.hostNs.client2, 'curl', ['-s', '--max-time', '5', 'http://10.0.0.20/who']);
@@ -59,4 +66,70 @@ t.test('a crashed lab is repaired by up and removed by down', async (t) => {
 
   await labDown('ha-basic', { stateRoot });
   t.ok(isEmpty(await findLeftovers(fresh.prefix, [fresh.labDir])), 'nothing left');
+});
+
+t.test('the CLI: lab up / exec / status --json / down', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'topology/cli.ts', ...args],
+        { timeout: 120_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const up = await cli(['lab', 'up', 'ha-basic', '--no-controller', '--state-dir', stateRoot]);
+  t.equal(up.code, 0, up.stderr);
+  t.match(up.stdout, /lab ha-basic is up/);
+  t.match(up.stdout, /note: controller not started \(--no-controller\)/);
+  const ex = await cli([
+    'lab',
+    'exec',
+    'ha-basic',
+    'client2',
+    '--state-dir',
+    stateRoot,
+    '--',
+    'curl',
+    '-s',
+    '--max-time',
+    '5',
+    'http://10.0.0.10/who',
+  ]);
+  t.equal(ex.code, 0, ex.stderr);
+  t.equal(ex.stdout.trim(), 'service', 'exec runs the command inside the host namespace');
+  const noDash = await cli([
+    'lab',
+    'exec',
+    '--state-dir',
+    stateRoot,
+    'client2',
+    'curl',
+    '-s',
+    '--max-time',
+    '5',
+    'http://10.0.0.10/who',
+  ]);
+  t.equal(
+    noDash.stdout.trim(),
+    'service',
+    'without -- too (NAME defaults to ha-basic; CMD keeps its options)',
+  );
+  const failing = await cli(['lab', 'exec', 'ha-basic', 'client2', '--state-dir', stateRoot, '--', 'false']);
+  t.equal(failing.code, 1, "exec passes the command's exit code through");
+  const noHost = await cli(['lab', 'exec', 'ha-basic', 'nohost', '--state-dir', stateRoot, '--', 'true']);
+  t.match(noHost.stderr, /no host "nohost"/);
+  const st = await cli(['lab', 'status', 'ha-basic', '--json', '--state-dir', stateRoot]);
+  t.equal(st.code, 0, st.stderr);
+  const status = JSON.parse(st.stdout);
+  t.equal(status.up, true);
+  t.equal(status.state.token, undefined, 'the token is not printed');
+  const down = await cli(['lab', 'down', 'ha-basic', '--state-dir', stateRoot]);
+  t.match(down.stdout, /lab ha-basic is down: removed 5 namespaces/);
+  t.ok(isEmpty(await findLeftovers(status.state.prefix, [status.state.labDir])), 'nothing left');
+  const st2 = await cli(['lab', 'status', 'ha-basic', '--state-dir', stateRoot]);
+  t.equal(st2.code, 1);
+  t.match(st2.stdout, /not up/);
 });

@@ -118,10 +118,7 @@ export async function labCommand(
     }
     case 'exec': {
       // exec [NAME] HOST CMD...: NAME is optional when it is not a lab's name
-      let name = 'ha-basic';
-      let host: string | undefined;
-      if (rest.length >= 2) [name, host] = rest;
-      else host = rest[0];
+      const [name, host] = rest.length >= 2 ? rest : ['ha-basic', rest[0]];
       if (!host) throw new UsageError('usage: nonstop lab exec [NAME] HOST CMD [ARGS...]');
       return labExec(name, host, passthrough, { stateRoot });
     }
