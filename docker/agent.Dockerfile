@@ -3,7 +3,8 @@
 # the standby's network (network_mode: host, or the standby's netns).
 # Configuration (environment): NONSTOP_IFACE, NONSTOP_SERVICE (IP:PORT), NONSTOP_CONTROLLER_URL,
 # NONSTOP_DPID, NONSTOP_SERVICE_PORT, NONSTOP_STANDBY_PORT, NONSTOP_LOCAL_SERVICE (IP:PORT),
-# NONSTOP_AGENT_API_LISTEN (default 0.0.0.0:8081), NONSTOP_API_TOKEN.
+# NONSTOP_AGENT_API_LISTEN (default 0.0.0.0:8081), NONSTOP_API_TOKEN (the agent's API),
+# NONSTOP_CONTROLLER_TOKEN (the controller's API).
 FROM node:20-bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libpcap-dev g++ make python3 iproute2 ethtool \

@@ -251,6 +251,7 @@ def main():
             procs.append(sb.popen(agent_cmd + [
                 '--iface', '%s-eth0' % standby['name'], '--service', '%s:80' % svc_ip,
                 '--api-listen', 'unix:' + agent_sock, '--token', token, '--controller', 'unix:' + ctl_sock,
+                '--controller-token', token,
                 '--dpid', sw['dpid'], '--service-port', str(service['port']), '--standby-port', str(standby['port']),
                 '--local-service', '127.0.0.1:80'], cwd=REPO, stdout=agent_log, stderr=subprocess.STDOUT))
             wait_for('agent API', lambda: api(agent_sock, token, 'GET', '/v1/status')[0] == 200)

@@ -133,3 +133,24 @@ t.test('the CLI: lab up / exec / status --json / down', async (t) => {
   t.equal(st2.code, 1);
   t.match(st2.stdout, /not up/);
 });
+
+t.test('ha-cluster: four services, standby, analyzer, three clients', async (t) => {
+  const { state } = await labUp({ topology: 'ha-cluster', stateRoot, controller: false });
+  t.teardown(() => labDown('ha-cluster', { stateRoot }).then(() => {}));
+  t.equal(Object.keys(state.hostNs).length, 9);
+  const { nsExec } = await import('../../topology/lab/index.js');
+  for (const [client, svc, ip] of [
+    ['client1', 'svc1', '10.0.0.11'],
+    ['client3', 'svc4', '10.0.0.14'],
+  ]) {
+    const r = await nsExec(state.hostNs[client], 'curl', ['-s', '--max-time', '5', `http://${ip}/who`]);
+    t.equal(r.stdout.trim(), svc, `${client} reaches ${svc}`);
+  }
+  t.equal(
+    state.processes.filter((p) => p.role === 'nginx').length,
+    5,
+    'nginx on four services and the standby',
+  );
+  await labDown('ha-cluster', { stateRoot });
+  t.ok(isEmpty(await findLeftovers(state.prefix, [state.labDir])), 'nothing left');
+});

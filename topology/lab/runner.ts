@@ -330,6 +330,8 @@ async function build(
       state.token,
       '--controller',
       state.controllerUrl,
+      '--controller-token',
+      state.token,
       '--dpid',
       swSpec.dpid,
       '--service-port',
