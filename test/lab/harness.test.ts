@@ -111,6 +111,12 @@ t.test('controller targets are validated; unix: targets accepted', async (t) => 
   const first = await Promise.race([hello, timeout]);
   t.equal(first[0], 0x04, 'OpenFlow 1.3 version byte');
   t.equal(first[1], 0, 'HELLO');
+  await sw.setController(['unix:other.sock']);
+  t.match(
+    await sw.ovs.vsctl('get-controller', 'br0'),
+    sw.ovs.controllerSocket('other.sock'),
+    'relative unix: names resolve in the run dir',
+  );
   await t.rejects(sw.setController(['bogus:1']), /controller target/);
   await t.rejects(sw.setController([`unix:${join(lab.dir, 'elsewhere.sock')}`]), /run dir/);
 });

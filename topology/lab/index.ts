@@ -32,7 +32,9 @@
  *   destroy() (never throws), destroySync() (exit handlers).
  *   Namespace names are `${prefix}-${short}`; ns `null` means the root namespace.
  * - PrivateOvs (ovs.ts): start(dir, ns), vsctl(...), appctl(...), addBridge, addPort(br, iface, {ofport}),
- *   deletePort, setController(br, ['tcp:IP:PORT'|'ssl:IP:PORT'|'unix:/path']), controllerConnected(br),
+ *   deletePort, setController(br, ['tcp:IP:PORT'|'ssl:IP:PORT'|'unix:/path'|'unix:NAME']) (OVS only dials
+ *   unix sockets inside its run dir: controllerSocket(name) gives a path there, 'unix:NAME' resolves
+ *   there; sw.controllerSocket is the default one), controllerConnected(br),
  *   setSsl(key, cert, ca), ofctl(br, cmd, ...), addFlow, dumpFlows, dumpPorts, dumpPortsDesc, show,
  *   mgmtSocket(br), env (OVS_RUNDIR...), stop().
  * - netns.ts: createNamespace, deleteNamespace, listNamespaces, namespacePids, createVethPair (TX offload

@@ -151,8 +151,14 @@ export class PrivateOvs {
     await this.vsctl('--if-exists', 'del-port', bridge, iface);
   }
 
-  /** Points the bridge at its controller(s): 'tcp:IP:PORT', 'ssl:IP:PORT' or 'unix:/path'. */
+  /**
+   * Points the bridge at its controller(s): 'tcp:IP:PORT', 'ssl:IP:PORT', 'unix:/path' (inside the
+   * run dir) or 'unix:NAME' (a relative name, resolved inside the run dir).
+   */
   async setController(bridge: string, targets: string[]): Promise<void> {
+    targets = targets.map((t) =>
+      t.startsWith('unix:') && !t.startsWith('unix:/') ? `unix:${join(this.dir, t.slice(5))}` : t,
+    );
     for (const t of targets) {
       if (!/^(tcp|ssl):[^:]+:\d+$|^unix:\/./.test(t) && !/^(tcp|ssl):\[[0-9a-fA-F:]+\]:\d+$/.test(t)) {
         throw new Error(`controller target must be tcp:IP:PORT, ssl:IP:PORT or unix:/path, got ${t}`);
