@@ -8,7 +8,15 @@ import { createInterface } from 'node:readline';
 import { type ClientEvent, formatDemoSummary, summarizeDemo } from './demo-report.js';
 import { addressOf, findHost, hostsByRole, loadTopology } from './index.js';
 import { sleep } from './lab/exec.js';
-import { entryCommand, failServiceNode, labClients, labDown, labUp, stateRoot } from './lab/runner.js';
+import {
+  entryCommand,
+  failServiceNode,
+  labClients,
+  labDown,
+  labUp,
+  repoRoot,
+  stateRoot,
+} from './lab/runner.js';
 import { type FailoverReportLike, formatFailoverReport } from './ops/commands.js';
 
 export const DEMO_HELP = `usage: nonstop demo [--connections N] [--before-ms MS] [--after-ms MS] [--keep] [--json]
@@ -97,7 +105,7 @@ export async function runDemo(values: Values): Promise<number> {
           '--name',
           h.name,
         ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+        { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot() },
       );
       clients.push(child);
       exits.push(new Promise((r) => child.once('exit', () => r())));
