@@ -3,11 +3,16 @@
 // interval), connections preserved, restore rate. The same run with restoration disabled
 // (IP takeover only, like keepalived; clients reconnect) is the baseline.
 //   npx tsx bench/failover.ts [--connections 100,1000] [--interval-ms 50] [--modes restore,baseline]
+// --modes mechanics: the takeover mechanics alone, without the controller and the tracker: the
+// service (a small Node HTTP service) dies with its link, its kernel's exact socket state stands
+// in for the tracker's verdicts and ovs-ofctl for the controller; the standby's FailoverService
+// does the rest (fence, address, TCP_REPAIR, redirect, join to its own service).
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { FailoverReport } from '../standby-agent/failover/report.js';
 import { waitForReport } from '../test/failover/e2e-helpers.js';
 import { buildScenario, killServiceNode, startAgent, startClients } from '../test/failover/lab-scenario.js';
+import { startPeer } from '../test/restore/netns-peers.js';
 import { Lab } from '../topology/lab/index.js';
 
 const { values } = parseArgs({
@@ -89,11 +94,111 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
   }
 }
 
+async function runMechanics(n: number): Promise<Row> {
+  const lab = await Lab.create();
+  const cleanup = () => lab.destroySync();
+  process.once('exit', cleanup);
+  const peers: Array<{ kill(): void }> = [];
+  try {
+    const sw = await lab.addSwitch('sw', { dpid: '0000000000000001' });
+    const net3 = 1 + Math.floor(Math.random() * 250);
+    const client = await lab.addHost('cli', {
+      sw,
+      ofport: 1,
+      ip: `10.215.${net3}.10/24`,
+      mac: '02:00:00:00:0d:0a',
+    });
+    const service = await lab.addHost('svc', {
+      sw,
+      ofport: 2,
+      ip: `10.215.${net3}.1/24`,
+      mac: '02:00:00:00:0d:01',
+    });
+    const standby = await lab.addHost('stb', {
+      sw,
+      ofport: 3,
+      ip: `10.215.${net3}.2/24`,
+      mac: '02:00:00:00:0d:02',
+    });
+    await sw.addFlow('priority=0,actions=NORMAL');
+    const svc = startPeer(service.ns);
+    const stb = startPeer(standby.ns);
+    peers.push(svc, stb);
+    await svc.call({ op: 'listen', ip: service.ip, port: 80, httpBytes: 2000 });
+    await stb.call({ op: 'listen', ip: '0.0.0.0', port: 80, httpBytes: 2000 });
+    const clients = startClients({ client, service }, { connections: n, intervalMs: interval });
+    await sleep(Number(values['warmup-ms']) + n);
+    // the service node dies: link first, then the process (silently: its sockets in repair mode)
+    await service.exec('ip', ['link', 'set', service.ifname, 'down']);
+    const dumpedAt = performance.now();
+    const { states } = await svc.call<{ states: unknown[] }>({ op: 'dump-all' });
+    await svc.call({ op: 'exit' });
+    const { report, joiner, joinErrors } = await stb.call<{
+      report: FailoverReport;
+      joiner: unknown;
+      joinErrors: string[];
+    }>({
+      op: 'takeover',
+      mgmt: sw.ovs.mgmtSocket(sw.bridge),
+      states,
+      elapsedMs: performance.now() - dumpedAt,
+      servicePort: 2,
+      standbyPort: 3,
+      serviceIp: service.ip,
+      localPort: 80,
+      statsAfterMs: Number(values['after-ms']),
+    });
+    console.error(`[bench]   joiner ${JSON.stringify(joiner)} ${JSON.stringify(joinErrors.slice(0, 5))}`);
+    const retried = report.connections.filter((c) => /lingering/.test(c.reason));
+    console.error(
+      `[bench]   retried ${retried.length}: ${retried
+        .slice(0, 5)
+        .map((c) => c.client)
+        .join(' ')}`,
+    );
+    const summary = await clients.stop();
+    const stalls = summary.connections
+      .filter((c) => c.responses > 0)
+      .map((c) => Math.max(0, c.maxGapMs - interval))
+      .sort((a, b) => a - b);
+    const preserved = summary.connections.filter(
+      (c) =>
+        c.localPorts.length === 1 && c.errors.length === 0 && c.closes === 0 && c.badResponses.length === 0,
+    ).length;
+    const lost = summary.connections.filter(
+      (c) =>
+        !(
+          c.localPorts.length === 1 &&
+          c.errors.length === 0 &&
+          c.closes === 0 &&
+          c.badResponses.length === 0
+        ),
+    );
+    if (lost.length) console.error(`[bench]   not preserved: ${JSON.stringify(lost.slice(0, 5))}`);
+    return {
+      mode: 'mechanics',
+      connections: n,
+      preserved,
+      p50: pct(stalls, 50),
+      p99: pct(stalls, 99),
+      max: stalls[stalls.length - 1] ?? Number.NaN,
+      restoresPerSec: report.summary.restoreRatePerSec,
+      takeoverMs: report.takeoverMs,
+      steps: report.steps.map((x) => `${x.name}=${x.durationMs}`).join(' '),
+      outcome: `${report.outcome} (restored ${report.summary.restored}/${states.length})`,
+    };
+  } finally {
+    for (const p of peers) p.kill();
+    await lab.destroy();
+    process.off('exit', cleanup);
+  }
+}
+
 const rows: Row[] = [];
 for (const n of values.connections.split(',').map(Number)) {
-  for (const mode of values.modes.split(',') as Array<'restore' | 'baseline'>) {
+  for (const mode of values.modes.split(',') as Array<'restore' | 'baseline' | 'mechanics'>) {
     console.error(`[bench] ${mode} with ${n} connections...`);
-    const row = await runOnce(mode, n);
+    const row = mode === 'mechanics' ? await runMechanics(n) : await runOnce(mode, n);
     rows.push(row);
     console.error(`[bench]   ${JSON.stringify(row)}`);
   }

@@ -1,6 +1,6 @@
 // Taking over the service address on this host (the agent runs in the standby's namespace).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -18,8 +18,22 @@ export function macOf(iface: string): string {
   return readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
 }
 
-/** Adds `ip` as a host address on `iface`; already present is fine. */
+/**
+ * Adds `ip` as a host address on `iface`; already present is fine.
+ * First, ARP requests from this interface are made to name the standby's own address as their
+ * sender (arp_announce=2): the restored sockets' first packets make the kernel ARP for the
+ * clients, and a request naming the service address would repoint the clients' ARP entry for it
+ * at this host before the redirect, sending their segments to connections not yet restored
+ * (answered with RST). Seen with 1,000 connections: 2-6% reset without this.
+ */
 export async function takeAddress(ip: string, iface: string): Promise<void> {
+  if (!ip.includes(':')) {
+    try {
+      writeFileSync(`/proc/sys/net/ipv4/conf/${iface}/arp_announce`, '2');
+    } catch (e) {
+      throw new Error(`cannot set arp_announce on ${iface}: ${(e as Error).message}`);
+    }
+  }
   const cidr = ip.includes(':') ? `${ip}/128` : `${ip}/32`;
   try {
     await run('ip', ['addr', 'add', cidr, 'dev', iface, ...(ip.includes(':') ? ['nodad'] : [])]);

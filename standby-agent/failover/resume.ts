@@ -23,8 +23,19 @@ export interface JoinStats {
   failed: number;
 }
 
+/**
+ * Connects in flight to the local service at once: a failover joins thousands of connections
+ * together, and a burst beyond the service's listen backlog has SYNs dropped and retried a
+ * second later. Loopback connects take tens of microseconds, so a queue costs little.
+ */
+const MAX_PENDING_CONNECTS = 64;
+
 export class ServiceJoiner {
   readonly stats: JoinStats = { live: 0, joined: 0, failed: 0 };
+  private pending = 0;
+  private readonly queue: Array<() => void> = [];
+  /** the last few reasons a joined connection ended with an error (for status and tests) */
+  readonly errors: string[] = [];
 
   constructor(
     private readonly service: LocalService,
@@ -34,6 +45,28 @@ export class ServiceJoiner {
   join(client: net.Socket, label: string): void {
     // until the local connection is up, what the client sends stays buffered in `client`
     client.pause();
+    if (this.pending >= MAX_PENDING_CONNECTS) {
+      this.queue.push(() => this.connect(client, label));
+      return;
+    }
+    this.connect(client, label);
+  }
+
+  private settled(): void {
+    this.pending--;
+    const next = this.queue.shift();
+    if (next) next();
+  }
+
+  private connect(client: net.Socket, label: string): void {
+    if (client.destroyed) return;
+    this.pending++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.settled();
+    };
     const local = net.connect({ host: this.service.host, port: this.service.port, allowHalfOpen: true });
     local.setNoDelay(true);
     client.setNoDelay(true);
@@ -44,6 +77,7 @@ export class ServiceJoiner {
       closed = true;
       this.stats.live--;
       if (err) {
+        if (this.errors.length < 20) this.errors.push(`${label}: ${why}: ${err.message}`);
         this.logger?.warn({ connection: label, err: err.message }, `resumed connection ended: ${why}`);
         if (!client.destroyed) client.resetAndDestroy();
         if (!local.destroyed) local.destroy();
@@ -51,6 +85,7 @@ export class ServiceJoiner {
     };
     let connected = false;
     local.once('connect', () => {
+      settle();
       connected = true;
       this.stats.joined++;
       client.pipe(local);
@@ -58,6 +93,7 @@ export class ServiceJoiner {
       client.resume();
     });
     local.once('error', (e) => {
+      settle();
       if (!connected) this.stats.failed++;
       close('local service error', e);
     });

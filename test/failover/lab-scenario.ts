@@ -262,7 +262,7 @@ export interface ClientSummary {
 }
 
 export function startClients(
-  s: Scenario,
+  s: Pick<Scenario, 'client' | 'service'>,
   opts: { connections: number; intervalMs: number; reconnect?: boolean; port?: number },
 ): ClientRun {
   const [node, args] = tsNode('test/failover/fixtures/http-clients.ts', [

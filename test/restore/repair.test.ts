@@ -129,7 +129,7 @@ t.test('client bytes seen after the snapshot are topped up into a restored socke
   t.equal(w2.received, 'echo:one\necho:late\necho:more\n', 'and the connection carries on');
 });
 
-t.test('bytes in flight are restored into the send queue and retransmitted', async (t) => {
+t.test('bytes in flight are sent again by the restored socket', async (t) => {
   const ns = createNsPair();
   t.teardown(() => ns.destroy());
   const service = startPeer(ns.service);
@@ -168,7 +168,7 @@ t.test('bytes in flight are restored into the send queue and retransmitted', asy
   execFileSync('ip', ['-n', ns.client, 'link', 'set', link, 'up']);
   const w = await client.call<Wait>({ op: 'wait', id: c.id, text: 'in-flight\n', timeoutMs: 8000 });
   t.same(w.errors, [], 'no error');
-  t.equal(w.received, 'echo:a\nin-flight\n', 'in-flight bytes arrive once, by retransmission');
+  t.equal(w.received, 'echo:a\nin-flight\n', 'in-flight bytes arrive, once');
   await client.call({ op: 'send', id: c.id, data: 'b\n' });
   const w2 = await client.call<Wait>({ op: 'wait', id: c.id, text: 'echo:b\n' });
   t.equal(w2.received, 'echo:a\nin-flight\necho:b\n', 'connection carries on');

@@ -187,10 +187,22 @@ int Restore(const Spec& s, Failure* fail) {
   }
   // the selected queue is still RECV (set last, before bind): no syscall to select it again
   if (!QueueBytes(fd, -1, s.recvQueue)) return bad(fd, "queue recv bytes");
-  if (!QueueBytes(fd, kSendQueue, s.sendQueue)) return bad(fd, "queue send bytes");
   if (s.window && setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &s.win, sizeof(s.win)) != 0)
     return bad(fd, "TCP_REPAIR_WINDOW");
   if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOff)) return bad(fd, "TCP_REPAIR off");
+  // Bytes the service sent that the client has not acknowledged: written now as fresh data from
+  // snd_una, so they go out at once. (Queued in repair mode they would count as sent and wait
+  // for a retransmission timeout, which starts at 1 s on a socket without RTT samples.) The
+  // client drops what it already has.
+  size_t off = 0;
+  while (off < s.sendQueue.size()) {
+    ssize_t w = send(fd, s.sendQueue.data() + off, s.sendQueue.size() - off, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return bad(fd, "send unacknowledged bytes");
+    }
+    off += static_cast<size_t>(w);
+  }
   return fd;
 }
 
