@@ -15,6 +15,8 @@ export interface NsPair {
   service: string;
   clientIp: string;
   serviceIp: string;
+  clientIp6: string;
+  serviceIp6: string;
   destroy(): void;
 }
 
@@ -47,6 +49,9 @@ export function createNsPair(): NsPair {
   const net3 = Math.floor(Math.random() * 250);
   const clientIp = `10.${net2}.${net3}.1`;
   const serviceIp = `10.${net2}.${net3}.2`;
+  const v6 = `fd00:${net2.toString(16)}:${net3.toString(16)}`;
+  const clientIp6 = `${v6}::1`;
+  const serviceIp6 = `${v6}::2`;
   const destroy = () => {
     for (const ns of [client, service]) {
       try {
@@ -77,13 +82,15 @@ export function createNsPair(): NsPair {
     );
     ip('-n', client, 'addr', 'add', `${clientIp}/24`, 'dev', `${prefix}a`);
     ip('-n', service, 'addr', 'add', `${serviceIp}/24`, 'dev', `${prefix}b`);
+    ip('-n', client, 'addr', 'add', `${clientIp6}/64`, 'dev', `${prefix}a`, 'nodad');
+    ip('-n', service, 'addr', 'add', `${serviceIp6}/64`, 'dev', `${prefix}b`, 'nodad');
     ip('-n', client, 'link', 'set', `${prefix}a`, 'up');
     ip('-n', service, 'link', 'set', `${prefix}b`, 'up');
   } catch (e) {
     destroy();
     throw e;
   }
-  return { prefix, client, service, clientIp, serviceIp, destroy };
+  return { prefix, client, service, clientIp, serviceIp, clientIp6, serviceIp6, destroy };
 }
 
 export interface Peer {

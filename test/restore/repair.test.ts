@@ -87,6 +87,42 @@ t.test('a silently vanished connection is restored and keeps working', async (t)
   t.same(wc.errors, ['ECONNRESET'], 'unrestored connection is reset');
 });
 
+t.test('IPv6: a vanished connection is restored and keeps working', async (t) => {
+  const ns = createNsPair();
+  t.teardown(() => ns.destroy());
+  const service = startPeer(ns.service);
+  const client = startPeer(ns.client);
+  t.teardown(() => {
+    service.kill();
+    client.kill();
+  });
+  await service.call({ op: 'listen', ip: ns.serviceIp6, port: PORT });
+  const c = await client.call<{ id: number; localPort: number }>({
+    op: 'connect',
+    ip: ns.serviceIp6,
+    port: PORT,
+  });
+  const { ids } = await service.call<{ ids: number[] }>({ op: 'accepted', count: 1 });
+  await client.call({ op: 'send', id: c.id, data: 'one\n' });
+  await client.call<Wait>({ op: 'wait', id: c.id, text: 'echo:one\n' });
+  await service.call({ op: 'hold', id: ids[0] });
+  await client.call({ op: 'send', id: c.id, data: 'two\n' });
+  await new Promise((r) => setTimeout(r, 100));
+  const state = await service.call<Record<string, unknown>>({ op: 'dump', id: ids[0] });
+  t.equal((state.local as { ip: string }).ip, ns.serviceIp6, 'an IPv6 connection');
+  await service.call({ op: 'exit' });
+  await service.exited;
+  const restorer = startPeer(ns.service);
+  t.teardown(() => restorer.kill());
+  await restorer.call({ op: 'restore', state, elapsedMs: 100 });
+  const w = await client.call<Wait>({ op: 'wait', id: c.id, text: 'echo:two\n' });
+  t.same(w.errors, [], 'no error');
+  t.equal(w.received, 'echo:one\necho:two\n', 'queued request answered once');
+  await client.call({ op: 'send', id: c.id, data: 'three\n' });
+  const w2 = await client.call<Wait>({ op: 'wait', id: c.id, text: 'echo:three\n' });
+  t.equal(w2.received, 'echo:one\necho:two\necho:three\n', 'data both ways');
+});
+
 t.test('client bytes seen after the snapshot are topped up into a restored socket', async (t) => {
   const ns = createNsPair();
   t.teardown(() => ns.destroy());
