@@ -201,6 +201,10 @@ export class FailoverService {
       this.mac = opts.standbyMac ?? macOf(this.iface);
     }
     const iface = this.iface;
+    // a manual request is checked against a fresh heartbeat, not one up to an interval old
+    if (trigger.kind === 'manual' && !trigger.force && this.liveness?.core.answering()) {
+      await this.liveness.probeNow();
+    }
     const ownIps = (await localAddresses()).filter((a) => a !== opts.serviceIp);
     const restoreEnabled = opts.restoreEnabled !== false;
     const report = await runFailover(

@@ -76,6 +76,14 @@ export class LivenessMonitor extends EventEmitter<{ dead: [DeadVerdict] }> {
     );
   }
 
+  /** One heartbeat now (fed to the core like the periodic ones): the freshest answer to "is it alive?". */
+  async probeNow(): Promise<HeartbeatResult> {
+    const result = await probe(this.opts.target, this.timeoutMs);
+    this.lastResult = result;
+    this.decide(this.core.heartbeat(result));
+    return result;
+  }
+
   lastHeartbeat(): HeartbeatResult | undefined {
     return this.lastResult;
   }
