@@ -1,0 +1,108 @@
+// Mirroring on real OVS: both directions of a TCP exchange between two hosts reach the target
+// host exactly once each, learnt forwarding keeps working, and the target still sends its own
+// traffic. Removing the mirror stops the copies.
+import { join } from 'node:path';
+import t from 'tap';
+import { createTestLab } from '../helpers/lab.js';
+import { controllerFor, echoServer, sleep, startCapture } from './helpers.js';
+
+const DPID = '00000000000000b1';
+
+const tcpOf = (frames: Buffer[], port: number) =>
+  frames.filter(
+    (f) =>
+      f.length >= 38 &&
+      f.readUInt16BE(12) === 0x0800 &&
+      f[23] === 6 &&
+      (f.readUInt16BE(34) === port || f.readUInt16BE(36) === port),
+  );
+
+t.test('mirror a port to a target port', async (t) => {
+  const lab = await createTestLab(t);
+  const sw = await lab.addSwitch('s1', { dpid: DPID });
+  const client = await lab.addHost('cli', { sw, ofport: 1, ip: '10.0.0.1/24', mac: '02:00:00:00:01:01' });
+  const service = await lab.addHost('svc', { sw, ofport: 2, ip: '10.0.0.2/24', mac: '02:00:00:00:01:02' });
+  const standby = await lab.addHost('stb', { sw, ofport: 3, ip: '10.0.0.3/24', mac: '02:00:00:00:01:03' });
+  const c = await controllerFor(sw, {}, t);
+
+  // learn first, so the exchange below runs on learnt flows (the egress copy must be in them)
+  await client.exec('ping', ['-c', '2', '-i', '0.2', '-W', '2', service.ip]);
+  const mirror = await c.addMirror({ dpid: DPID, sourcePort: 2, targetPort: 3 });
+  t.match(mirror, { id: /^m\d+$/, dpid: DPID, sourcePort: 2, targetPort: 3 });
+  t.same(
+    c.listMirrors().map((m) => m.id),
+    [mirror.id],
+  );
+  const flows = await sw.dumpFlows('table=0');
+  t.ok(
+    flows.some((l) => /priority=200,in_port=2 actions=output:3,goto_table:1/.test(l)),
+    'ingress mirror flow in table 0',
+  );
+  await t.rejects(c.addMirror({ dpid: DPID, sourcePort: 2, targetPort: 2 }), { name: 'InvalidRequestError' });
+  await t.rejects(c.addMirror({ dpid: DPID, sourcePort: 2, targetPort: 9 }), { name: 'NotFoundError' });
+  await t.rejects(c.addMirror({ dpid: 'ffffffffffffffff', sourcePort: 2, targetPort: 3 }), {
+    name: 'NotFoundError',
+  });
+
+  const srv = echoServer(service, 7000);
+  t.teardown(() => srv.stop());
+  const onTarget = await startCapture(standby, join(lab.dir, 'target.pcap'), 'tcp port 7000');
+  const onService = await startCapture(service, join(lab.dir, 'service.pcap'), 'tcp port 7000');
+  const out = await client.exec('python3', [
+    '-c',
+    `
+import socket, time
+for i in range(50):
+    try:
+        s=socket.create_connection(('${service.ip}', 7000), timeout=5); break
+    except OSError: time.sleep(0.1)
+f=s.makefile('rb')
+for i in range(20):
+    s.sendall(b'line %d\\n' % i); f.readline()
+s.close(); print('ok')
+`,
+  ]);
+  t.equal(out.stdout.trim(), 'ok', 'the echo exchange worked with the mirror on');
+  const seenByService = tcpOf(await onService.stop(), 7000);
+  const seenByTarget = tcpOf(await onTarget.stop(), 7000);
+
+  const key = (f: Buffer) => f.toString('hex');
+  const count = new Map<string, number>();
+  for (const f of seenByTarget) count.set(key(f), (count.get(key(f)) ?? 0) + 1);
+  t.ok(seenByService.length >= 40, `service saw the exchange (${seenByService.length} segments)`);
+  t.equal(seenByTarget.length, seenByService.length, 'target got as many segments as the service saw');
+  t.ok(
+    seenByService.every((f) => count.get(key(f)) === 1),
+    'every segment the service sent or received reached the target exactly once',
+  );
+  const toService = seenByTarget.filter((f) => f.subarray(30, 34).equals(Buffer.from([10, 0, 0, 2])));
+  const fromService = seenByTarget.filter((f) => f.subarray(26, 30).equals(Buffer.from([10, 0, 0, 2])));
+  t.ok(toService.length > 0 && fromService.length > 0, 'both directions mirrored');
+
+  const learnt = await sw.dumpFlows('table=1');
+  t.ok(
+    learnt.some((l) => /in_port=1,dl_dst=02:00:00:00:01:02 actions=output:2,output:3/.test(l)),
+    'the learnt flow towards the mirrored port also copies to the target',
+  );
+
+  // the target keeps its own traffic
+  await standby.exec('ping', ['-c', '2', '-i', '0.2', '-W', '2', client.ip]);
+  t.pass('target host still sends and receives its own traffic');
+
+  await c.removeMirror(mirror.id);
+  t.same(c.listMirrors(), []);
+  await t.rejects(c.removeMirror(mirror.id), { name: 'NotFoundError' });
+  const after = await startCapture(standby, join(lab.dir, 'after.pcap'), 'tcp port 7000');
+  await client.exec('python3', [
+    '-c',
+    `
+import socket
+s=socket.create_connection(('${service.ip}', 7000), timeout=5); f=s.makefile('rb')
+for i in range(5):
+    s.sendall(b'x\\n'); f.readline()
+s.close()
+`,
+  ]);
+  await sleep(200);
+  t.equal(tcpOf(await after.stop(), 7000).length, 0, 'no copies after the mirror is removed');
+});
