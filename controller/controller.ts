@@ -335,7 +335,7 @@ export class Controller implements ControllerFacade {
     return out;
   }
 
-  tcpReset(dpid: string, spec: TcpResetSpec): Promise<TcpResetResult> {
+  async tcpReset(dpid: string, spec: TcpResetSpec): Promise<TcpResetResult> {
     const s = this.switches.get(dpid);
     return sendTcpReset(s, spec, { locate: (ip) => this.learning.locate(s.dpid, ip) });
   }

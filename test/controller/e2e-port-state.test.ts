@@ -1,0 +1,65 @@
+// PORT_MOD on real OVS: down stops a host's traffic and OVS reports PORT_DOWN; up restores it;
+// bounce takes it down for the given time and back, with port-status events for both.
+import t from 'tap';
+import type { ControllerEvent } from '../../controller/facade.js';
+import { createTestLab } from '../helpers/lab.js';
+import { controllerFor } from './helpers.js';
+
+const DPID = '00000000000000d1';
+
+/** The config line of one port in `ovs-ofctl dump-ports-desc` output. */
+function portConfig(desc: string, portNo: number): string {
+  const lines = desc.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s*${portNo}\\(`).test(l));
+  return lines.slice(at + 1).find((l) => /^\s*config:/.test(l)) ?? '';
+}
+
+t.test('port down, up and bounce', async (t) => {
+  const lab = await createTestLab(t);
+  const sw = await lab.addSwitch('s1', { dpid: DPID });
+  const h1 = await lab.addHost('h1', { sw, ofport: 1, ip: '10.0.2.1/24', mac: '02:00:00:00:03:01' });
+  const h2 = await lab.addHost('h2', { sw, ofport: 2, ip: '10.0.2.2/24', mac: '02:00:00:00:03:02' });
+  const c = await controllerFor(sw, {}, t);
+  const events: ControllerEvent[] = [];
+  c.onEvent((e) => events.push(e));
+  await h1.exec('ping', ['-c', '1', '-W', '2', h2.ip]);
+
+  const down = await c.setPortState(DPID, 2, 'down');
+  t.equal(down.adminDown, true, 'the controller reports the port administratively down');
+  t.match(portConfig(await sw.ofctl('dump-ports-desc'), 2), /PORT_DOWN/, 'OVS reports PORT_DOWN');
+  await t.rejects(
+    h1.exec('ping', ['-c', '2', '-i', '0.3', '-W', '1', h2.ip]),
+    undefined,
+    'traffic to the port stops',
+  );
+
+  const up = await c.setPortState(DPID, 2, 'up');
+  t.equal(up.adminDown, false);
+  t.notMatch(
+    portConfig(await sw.ofctl('dump-ports-desc'), 2),
+    /PORT_DOWN/,
+    'OVS no longer reports PORT_DOWN',
+  );
+  await h1.exec('ping', ['-c', '1', '-W', '3', h2.ip]);
+  t.pass('traffic flows again');
+
+  events.length = 0;
+  const started = Date.now();
+  const bounced = await c.setPortState(DPID, 2, 'bounce', 500);
+  t.ok(Date.now() - started >= 500, 'bounce waited for the duration');
+  t.equal(bounced.adminDown, false, 'up again after the bounce');
+  const ps = events.filter((e) => e.type === 'port-status' && e.port.portNo === 2);
+  t.ok(
+    ps.some((e) => e.type === 'port-status' && e.port.adminDown),
+    'port-status event for down',
+  );
+  t.ok(
+    ps.some((e) => e.type === 'port-status' && !e.port.adminDown),
+    'port-status event for up',
+  );
+  await h1.exec('ping', ['-c', '1', '-W', '3', h2.ip]);
+
+  await t.rejects(c.setPortState(DPID, 77, 'down'), { name: 'NotFoundError' });
+  await t.rejects(c.setPortState(DPID, 2, 'bounce', -5), { name: 'InvalidRequestError' });
+  await t.rejects(c.setPortState(DPID, 2, 'sideways' as 'up'), { name: 'InvalidRequestError' });
+});
