@@ -5,13 +5,16 @@
 //   npx tsx bench/failover.ts [--connections 100,1000] [--interval-ms 50] [--modes restore,baseline]
 // --modes mechanics: the takeover mechanics alone, without the controller and the tracker: the
 // service (a small Node HTTP service) dies with its link, its kernel's exact socket state stands
-// in for the tracker's verdicts and ovs-ofctl for the controller; the standby's FailoverService
-// does the rest (fence, address, TCP_REPAIR, redirect, join to its own service).
+// in for the tracker's verdicts; the controller core is real (its REST layer a stand-in); the
+// standby's FailoverService does the rest (fence, address, TCP_REPAIR, redirect, join).
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { FailoverReport } from '../standby-agent/failover/report.js';
 import { waitForReport } from '../test/failover/e2e-helpers.js';
 import { buildScenario, killServiceNode, startAgent, startClients } from '../test/failover/lab-scenario.js';
+import { join } from 'node:path';
+import { controllerFor } from '../test/controller/helpers.js';
+import { serveFacade } from '../test/failover/fixtures/rest-standin.js';
 import { startPeer } from '../test/restore/netns-peers.js';
 import { Lab } from '../topology/lab/index.js';
 
@@ -99,8 +102,10 @@ async function runMechanics(n: number): Promise<Row> {
   const cleanup = () => lab.destroySync();
   process.once('exit', cleanup);
   const peers: Array<{ kill(): void }> = [];
+  const stops: Array<() => Promise<void>> = [];
   try {
-    const sw = await lab.addSwitch('sw', { dpid: '0000000000000001' });
+    const dpid = '00000000000000b1';
+    const sw = await lab.addSwitch('sw', { dpid });
     const net3 = 1 + Math.floor(Math.random() * 250);
     const client = await lab.addHost('cli', {
       sw,
@@ -120,12 +125,28 @@ async function runMechanics(n: number): Promise<Row> {
       ip: `10.215.${net3}.2/24`,
       mac: '02:00:00:00:0d:02',
     });
-    await sw.addFlow('priority=0,actions=NORMAL');
+    // the real controller core; only its REST layer is a stand-in (a few routes onto the core)
+    const controller = await controllerFor(sw);
+    const api = join(lab.dir, 'controller-api.sock');
+    const rest = await serveFacade(controller, api);
+    stops.push(async () => {
+      rest.close();
+      await controller.stop();
+    });
     const svc = startPeer(service.ns);
     const stb = startPeer(standby.ns);
     peers.push(svc, stb);
     await svc.call({ op: 'listen', ip: service.ip, port: 80, httpBytes: 2000 });
     await stb.call({ op: 'listen', ip: '0.0.0.0', port: 80, httpBytes: 2000 });
+    await stb.call({
+      op: 'agent-start',
+      controllerUrl: `unix:${api}`,
+      dpid,
+      servicePort: 2,
+      standbyPort: 3,
+      serviceIp: service.ip,
+      localPort: 80,
+    });
     const clients = startClients({ client, service }, { connections: n, intervalMs: interval });
     await sleep(Number(values['warmup-ms']) + n);
     // the service node dies: link first, then the process (silently: its sockets in repair mode)
@@ -148,7 +169,7 @@ async function runMechanics(n: number): Promise<Row> {
       localPort: 80,
       statsAfterMs: Number(values['after-ms']),
     });
-    console.error(`[bench]   joiner ${JSON.stringify(joiner)} ${JSON.stringify(joinErrors.slice(0, 5))}`);
+    console.error(`[bench]   joiner ${JSON.stringify(joiner)}`);
     const retried = report.connections.filter((c) => /lingering/.test(c.reason));
     console.error(
       `[bench]   retried ${retried.length}: ${retried
@@ -189,6 +210,7 @@ async function runMechanics(n: number): Promise<Row> {
     };
   } finally {
     for (const p of peers) p.kill();
+    for (const stop of stops) await stop().catch(() => {});
     await lab.destroy();
     process.off('exit', cleanup);
   }
