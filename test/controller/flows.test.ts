@@ -1,0 +1,157 @@
+// The pure flow builders and decisions: pipeline, mirror outputs, learning, redirect, resync plan.
+import t from 'tap';
+import { learnDecision } from '../../controller/apps/learning-switch.js';
+import { planResync } from '../../controller/desired-state.js';
+import { cookieFor, cookieKindOf, isOurs } from '../../controller/flows/cookies.js';
+import { mirrorIngressFlow } from '../../controller/flows/mirror-flows.js';
+import { mirrorOutputs } from '../../controller/flows/mirror-outputs.js';
+import { pipelineFlows } from '../../controller/flows/pipeline.js';
+import { redirectFlows } from '../../controller/flows/redirect-flows.js';
+import type { WireFlowStats } from '../../controller/of-wire.js';
+
+t.test('cookies', async (t) => {
+  t.ok(isOurs(cookieFor('mirror', 5n)));
+  t.notOk(isOurs(0x1234n));
+  t.equal(cookieKindOf(cookieFor('redirect', 9n)), 'redirect');
+  t.equal(cookieKindOf(0n), undefined);
+});
+
+t.test('mirror outputs: each frame reaches the target once, never back out its in-port', async (t) => {
+  const m = [{ sourcePort: 2, targetPort: 3 }];
+  t.same(mirrorOutputs(1, [2], m), [2, 3], 'towards the mirrored port: copy to the target');
+  t.same(mirrorOutputs(2, [1], m), [1], 'from the mirrored port: table 0 already copied');
+  t.same(mirrorOutputs(2, [3], m), [], 'from the mirrored port to the target: table 0 copy is the only one');
+  t.same(mirrorOutputs(3, [2], m), [2], 'from the target to the mirrored port: not echoed back');
+  t.same(mirrorOutputs(1, [1, 2, 3, 4], m), [2, 3, 4], 'flood from elsewhere: target once');
+  t.same(mirrorOutputs(2, [1, 2, 3, 4], m), [1, 4], 'flood from the mirrored port: target only via table 0');
+  t.same(mirrorOutputs(1, [4], []), [4]);
+});
+
+t.test('learning decisions', async (t) => {
+  const macs = new Map<string, number>();
+  const ports = [1, 2, 3];
+  const f = (src: string, dst: string) => ({ src, dst, ethType: 0x0800 });
+  let d = learnDecision(macs, 1, f('02:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff'), ports, [], 60);
+  t.same(d.outputs, [2, 3], 'broadcast floods');
+  t.same(d.learnt, { mac: '02:00:00:00:00:01', port: 1, movedFrom: undefined });
+  t.equal(d.flow, undefined);
+  d = learnDecision(macs, 2, f('02:00:00:00:00:02', '02:00:00:00:00:09'), ports, [], 60);
+  t.same(d.outputs, [1, 3], 'unknown unicast floods');
+  d = learnDecision(macs, 2, f('02:00:00:00:00:02', '02:00:00:00:00:01'), ports, [], 60);
+  t.same(d.outputs, [1]);
+  t.match(d.flow, {
+    tableId: 1,
+    priority: 100,
+    match: { inPort: 2, ethDst: '02:00:00:00:00:01' },
+    idleTimeout: 60,
+  });
+  t.equal(d.learnt, undefined, 'already known');
+  d = learnDecision(macs, 3, f('02:00:00:00:00:01', '02:00:00:00:00:02'), ports, [], 60);
+  t.same(d.learnt, { mac: '02:00:00:00:00:01', port: 3, movedFrom: 1 }, 'a moved MAC is relearnt');
+  d = learnDecision(macs, 2, f('02:00:00:00:00:02', '02:00:00:00:00:02'), ports, [], 60);
+  t.same(d.outputs, [], 'hairpin dropped');
+  d = learnDecision(
+    macs,
+    3,
+    f('02:00:00:00:00:01', '02:00:00:00:00:02'),
+    ports,
+    [{ sourcePort: 2, targetPort: 1 }],
+    60,
+  );
+  t.same(
+    d.flow?.apply.map((a) => (a.type === 'output' ? a.port : -1)),
+    [2, 1],
+    'learnt flow towards a mirrored port copies to the target',
+  );
+});
+
+t.test('pipeline, mirror and redirect flows', async (t) => {
+  const p = pipelineFlows();
+  t.match(p, [
+    { tableId: 0, priority: 0, gotoTable: 1, apply: [] },
+    { tableId: 1, priority: 0, apply: [{ type: 'output', port: 0xfffffffd }] },
+  ]);
+  t.match(mirrorIngressFlow(4n, 2, 3), {
+    tableId: 0,
+    priority: 200,
+    match: { inPort: 2 },
+    apply: [{ type: 'output', port: 3 }],
+    gotoTable: 1,
+  });
+  const r = redirectFlows({
+    redirectNo: 1n,
+    fromPort: 2,
+    ip: '10.0.0.5',
+    toPort: 3,
+    toMac: '02:00:00:00:00:03',
+    copyTo: [4],
+  });
+  t.match(r, [
+    {
+      priority: 300,
+      match: { ethType: 0x0800, ipv4Dst: '10.0.0.5' },
+      apply: [
+        { type: 'set_eth_dst', mac: '02:00:00:00:00:03' },
+        { type: 'output', port: 3 },
+        { type: 'output', port: 4 },
+      ],
+    },
+    {
+      priority: 300,
+      match: { ethType: 0x0806, arpTpa: '10.0.0.5' },
+      apply: [
+        { type: 'output', port: 3 },
+        { type: 'output', port: 4 },
+      ],
+    },
+  ]);
+  t.equal(r[0].cookie & 0xffffn, 2n, 'fromPort kept in the cookie');
+});
+
+const stats = (f: Partial<WireFlowStats>): WireFlowStats => ({
+  tableId: 0,
+  durationSec: 1,
+  priority: 0,
+  idleTimeout: 0,
+  hardTimeout: 0,
+  cookie: 0n,
+  packetCount: 0n,
+  byteCount: 0n,
+  match: {},
+  unknownFields: [],
+  apply: [],
+  ...f,
+});
+
+t.test('resync plan', async (t) => {
+  const desired = [...pipelineFlows(), mirrorIngressFlow(1n, 2, 3)];
+  const empty = planResync(desired, []);
+  t.equal(empty.install.length, 3, 'empty switch: install everything');
+  t.equal(empty.remove.length, 0);
+  const actual = [
+    stats({ ...pipelineFlows()[0] }),
+    stats({ ...pipelineFlows()[1] }),
+    stats({ ...mirrorIngressFlow(1n, 2, 4) }), // wrong target
+    stats({
+      tableId: 1,
+      priority: 100,
+      cookie: cookieFor('learning'),
+      match: { inPort: 1, ethDst: '02:00:00:00:00:02' },
+      apply: [{ type: 'output', port: 2 }],
+    }),
+    stats({ tableId: 3, priority: 7, cookie: cookieFor('pipeline') }), // stale
+    stats({ tableId: 5, priority: 5, cookie: 0x1234n }), // not ours
+  ];
+  const plan = planResync(desired, actual);
+  t.equal(plan.kept, 2, 'pipeline kept');
+  t.same(
+    plan.remove.map((f) => `${f.tableId}/${f.priority}`).sort(),
+    ['0/200', '1/100', '3/7'],
+    'wrong mirror, learnt and stale flows removed; the foreign one untouched',
+  );
+  t.same(
+    plan.install.map((f) => f.priority),
+    [200],
+    'the right mirror flow installed',
+  );
+});
