@@ -154,19 +154,10 @@ async function runMechanics(n: number): Promise<Row> {
     const dumpedAt = performance.now();
     const { states } = await svc.call<{ states: unknown[] }>({ op: 'dump-all' });
     await svc.call({ op: 'exit' });
-    const { report, joiner, joinErrors } = await stb.call<{
-      report: FailoverReport;
-      joiner: unknown;
-      joinErrors: string[];
-    }>({
-      op: 'takeover',
-      mgmt: sw.ovs.mgmtSocket(sw.bridge),
-      states,
+    const { report, joiner } = await stb.call<{ report: FailoverReport; joiner: unknown }>({
+      op: 'agent-failover',
+      verdicts: states.map((state) => ({ state })),
       elapsedMs: performance.now() - dumpedAt,
-      servicePort: 2,
-      standbyPort: 3,
-      serviceIp: service.ip,
-      localPort: 80,
       statsAfterMs: Number(values['after-ms']),
     });
     console.error(`[bench]   joiner ${JSON.stringify(joiner)}`);
