@@ -156,13 +156,17 @@ export class Controller implements ControllerFacade {
   }
 
   private accept(socket: Socket): void {
-    const session = new SwitchSession(socket, {
-      logger: this.log,
-      metrics: this.metrics,
-      echoIntervalMs: this.opts.echoIntervalMs ?? 5000,
-      deadPeerTimeoutMs: this.opts.deadPeerTimeoutMs ?? 15000,
-      requestTimeoutMs: this.opts.requestTimeoutMs ?? 10000,
-    });
+    const session = new SwitchSession(
+      socket,
+      {
+        logger: this.log,
+        metrics: this.metrics,
+        echoIntervalMs: this.opts.echoIntervalMs ?? 5000,
+        deadPeerTimeoutMs: this.opts.deadPeerTimeoutMs ?? 15000,
+        requestTimeoutMs: this.opts.requestTimeoutMs ?? 10000,
+      },
+      'path' in this.opts.ofListen ? `unix:${this.opts.ofListen.path}` : 'unknown',
+    );
     this.sessions.add(session);
     session.on('ready', () => void this.onReady(session));
     session.on('packet_in', (pi) => {

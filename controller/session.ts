@@ -79,12 +79,12 @@ export class SwitchSession extends EventEmitter<SessionEvents> {
   constructor(
     private readonly socket: Socket,
     private readonly opts: SessionOptions,
+    /** how to name the peer when the socket has no remote address (unix sockets) */
+    fallbackAddress = 'unix',
   ) {
     super();
     this.address =
-      socket.remoteAddress !== undefined
-        ? `${socket.remoteAddress}:${socket.remotePort}`
-        : `unix:${socket.localAddress ?? ''}`;
+      socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : fallbackAddress;
     this.log = opts.logger.child({ switch: this.address });
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

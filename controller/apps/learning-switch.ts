@@ -2,7 +2,7 @@
 // controller, the source MAC is learnt on its in-port, known destinations get a flow (with an
 // idle timeout) and the frame is sent on; unknown and broadcast destinations are flooded.
 // Mirror targets are folded into every output list (mirrorOutputs), so mirrors see learnt traffic.
-// Also remembers which MAC and port each IPv4 sender uses (for RSTs to a connection's client).
+// Also remembers which MAC and port each IPv4/IPv6 sender uses (for RSTs to a connection's client).
 import type { Logger } from 'pino';
 import { cookieFor } from '../flows/cookies.js';
 import type { FlowSpec } from '../flows/flow-spec.js';
@@ -101,7 +101,12 @@ export class LearningSwitch {
       macs = new Map();
       this.macs.set(dpid, macs);
     }
-    if (frame.senderIp && !isMulticastMac(frame.src) && frame.senderIp !== '0.0.0.0') {
+    if (
+      frame.senderIp &&
+      !isMulticastMac(frame.src) &&
+      frame.senderIp !== '0.0.0.0' &&
+      frame.senderIp !== '::'
+    ) {
       let ips = this.ips.get(dpid);
       if (!ips) {
         ips = new Map();

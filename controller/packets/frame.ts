@@ -1,11 +1,11 @@
 // Just enough parsing of a packet-in's frame for learning and address discovery.
-import { formatIpv4, formatMac } from './addresses.js';
+import { formatIpv4, formatIpv6, formatMac } from './addresses.js';
 
 export interface ParsedFrame {
   dst: string;
   src: string;
   ethType: number;
-  /** sender of an ARP packet or source of an IPv4 packet */
+  /** sender of an ARP packet, source of an IPv4 or IPv6 packet */
   senderIp?: string;
 }
 
@@ -25,6 +25,8 @@ export function parseFrame(data: Buffer): ParsedFrame | undefined {
   if (ethType === 0x0806 && data.length >= l3 + 28) f.senderIp = formatIpv4(data.subarray(l3 + 14, l3 + 18));
   else if (ethType === 0x0800 && data.length >= l3 + 20)
     f.senderIp = formatIpv4(data.subarray(l3 + 12, l3 + 16));
+  else if (ethType === 0x86dd && data.length >= l3 + 40)
+    f.senderIp = formatIpv6(data.subarray(l3 + 8, l3 + 24));
   return f;
 }
 

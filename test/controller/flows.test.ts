@@ -155,3 +155,32 @@ t.test('resync plan', async (t) => {
     'the right mirror flow installed',
   );
 });
+
+t.test('frames: senders of ARP, IPv4 and IPv6', async (t) => {
+  const { parseFrame } = await import('../../controller/packets/frame.js');
+  const { formatIpv6, parseIpv6 } = await import('../../controller/packets/addresses.js');
+  const eth = (type: number) =>
+    Buffer.concat([Buffer.from('ffffffffffff020000000001', 'hex'), Buffer.from([type >> 8, type & 0xff])]);
+  const arp = Buffer.concat([
+    eth(0x0806),
+    Buffer.from('0001080006040001020000000001', 'hex'),
+    Buffer.from([10, 0, 0, 1]),
+    Buffer.alloc(10),
+  ]);
+  t.match(parseFrame(arp), {
+    src: '02:00:00:00:00:01',
+    dst: 'ff:ff:ff:ff:ff:ff',
+    ethType: 0x0806,
+    senderIp: '10.0.0.1',
+  });
+  const v6 = Buffer.concat([eth(0x86dd), Buffer.alloc(8), parseIpv6('fd00::1:2'), parseIpv6('fd00::9')]);
+  t.equal(parseFrame(v6)?.senderIp, 'fd00::1:2');
+  t.equal(parseFrame(Buffer.alloc(10)), undefined, 'runt');
+  for (const ip of ['::', '::1', 'fd00::', '2001:db8:0:0:1:0:0:1', '1:2:3:4:5:6:7:8', 'fe80::1:0:0:2']) {
+    t.equal(
+      formatIpv6(parseIpv6(ip)),
+      ip === '2001:db8:0:0:1:0:0:1' ? '2001:db8::1:0:0:1' : ip,
+      `round trip ${ip}`,
+    );
+  }
+});
