@@ -176,15 +176,20 @@ export class Controller implements ControllerFacade {
         this.log.error({ err, dpid: session.dpid }, 'packet-in handling failed');
       }
     });
-    session.on('port_status', (ps) =>
+    session.on('port_status', (ps) => {
+      const gone =
+        ps.reason === 1 ||
+        (ps.port.config & OFPPC_PORT_DOWN) !== 0 ||
+        (ps.port.state & OFPPS_LINK_DOWN) !== 0;
+      if (gone) this.learning.portGone(session, ps.port.portNo);
       this.emit({
         type: 'port-status',
         dpid: session.dpid,
         at: new Date().toISOString(),
         reason: ps.reason === 0 ? 'add' : ps.reason === 1 ? 'delete' : 'modify',
         port: portInfo(ps.port),
-      }),
-    );
+      });
+    });
     session.on('closed', (reason) => {
       this.sessions.delete(session);
       if (session.dpid && this.switches.remove(session)) {

@@ -92,6 +92,36 @@ export class LearningSwitch {
     return (xid) => encodeFlowMod(xid, spec, { command: FLOW_CMD.DELETE, cookieMask: 0xffffffffffffffffn });
   }
 
+  /**
+   * A port went away (deleted, link down or administratively down): forget the MACs behind it
+   * and delete the learnt flows that output to it, so traffic floods and relearns elsewhere.
+   */
+  portGone(session: SwitchSession, portNo: number): void {
+    const macs = this.macs.get(session.dpid);
+    if (macs) for (const [mac, p] of macs) if (p === portNo) macs.delete(mac);
+    const spec: FlowSpec = {
+      tableId: TABLE_FORWARDING,
+      priority: 0,
+      cookie: cookieFor('learning'),
+      match: {},
+      apply: [],
+    };
+    session.sendNow((xid) =>
+      encodeFlowMod(xid, spec, {
+        command: FLOW_CMD.DELETE,
+        cookieMask: 0xffffffffffffffffn,
+        outPort: portNo,
+      }),
+    );
+    session.sendNow((xid) =>
+      encodeFlowMod(
+        xid,
+        { ...spec, match: { inPort: portNo } },
+        { command: FLOW_CMD.DELETE, cookieMask: 0xffffffffffffffffn },
+      ),
+    );
+  }
+
   onPacketIn(session: SwitchSession, inPort: number, data: Buffer): void {
     const frame = parseFrame(data);
     if (!frame || frame.ethType === 0x88cc) return; // runt or LLDP

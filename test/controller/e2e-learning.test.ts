@@ -1,6 +1,7 @@
 // L2 learning on real OVS: ARP, ping and TCP between hosts through the controller's flows;
 // learnt flows carry an idle timeout and the controller's cookie.
 import t from 'tap';
+import { encodeFlowMod, FLOW_CMD } from '../../controller/of-wire.js';
 import { createTestLab } from '../helpers/lab.js';
 import { controllerFor } from './helpers.js';
 
@@ -66,4 +67,14 @@ s.sendall(b'x'*100000); s.shutdown(socket.SHUT_WR); print(s.recv(100).decode())
 `,
   ]);
   t.equal(client.stdout.trim(), '100000', 'TCP transfer of 100 kB through the switch');
+
+  // an ERROR from the real switch reaches the caller, named
+  const bad = { tableId: 1, priority: 5, cookie: 0n, match: {}, apply: [], gotoTable: 0 };
+  await t.rejects(
+    c.session('00000000000000a1').batch([(xid) => encodeFlowMod(xid, bad, { command: FLOW_CMD.ADD })]),
+    { name: 'SwitchError', ofError: { type: 'OFPET_BAD_INSTRUCTION' } },
+    'goto_table backwards is rejected by OVS and surfaced as SwitchError',
+  );
+  await h1.exec('ping', ['-c', '1', '-W', '2', h2.ip]);
+  t.pass('the session survives the error');
 });

@@ -2,6 +2,7 @@
 // bounce takes it down for the given time and back, with port-status events for both.
 import t from 'tap';
 import type { ControllerEvent } from '../../controller/facade.js';
+import { waitFor } from '../../topology/lab/index.js';
 import { createTestLab } from '../helpers/lab.js';
 import { controllerFor } from './helpers.js';
 
@@ -23,10 +24,22 @@ t.test('port down, up and bounce', async (t) => {
   const events: ControllerEvent[] = [];
   c.onEvent((e) => events.push(e));
   await h1.exec('ping', ['-c', '1', '-W', '2', h2.ip]);
+  t.ok(
+    (await sw.dumpFlows('table=1')).some((l) =>
+      /priority=100,in_port=1,dl_dst=02:00:00:00:03:02 actions=output:2/.test(l),
+    ),
+    'learnt flow towards port 2 before the fence',
+  );
 
   const down = await c.setPortState(DPID, 2, 'down');
   t.equal(down.adminDown, true, 'the controller reports the port administratively down');
   t.match(portConfig(await sw.ofctl('dump-ports-desc'), 2), /PORT_DOWN/, 'OVS reports PORT_DOWN');
+  await waitFor(
+    'learnt flows of the downed port deleted',
+    async () => !(await sw.dumpFlows('table=1')).some((l) => /priority=100.*(in_port=2|output:2)/.test(l)),
+    5000,
+  );
+  t.pass('learnt flows to and from the downed port are deleted');
   await t.rejects(h1.exec('ping', ['-c', '2', '-i', '0.3', '-W', '1', h2.ip]), 'traffic to the port stops');
 
   const up = await c.setPortState(DPID, 2, 'up');
