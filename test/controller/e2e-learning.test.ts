@@ -40,6 +40,18 @@ t.test('hosts reach each other through learnt flows', async (t) => {
     'learnt flows carry the learning cookie',
   );
 
+  const stats = await c.getFlows('00000000000000a1');
+  t.match(
+    stats.find((f) => f.tableId === 1 && f.match.eth_dst === '02:00:00:00:00:02' && f.match.in_port === '1'),
+    { priority: 100, idleTimeout: 60, actions: ['output:2'], cookie: /^0x4e5302/ },
+    'getFlows reports the learnt flow with OXM names and action text',
+  );
+  t.match(
+    stats.find((f) => f.tableId === 1 && f.priority === 0),
+    { actions: ['output:CONTROLLER'], packetCount: /^[1-9]\d*$/ },
+    'table-miss flow with its counters',
+  );
+
   // TCP: a small server on h2, a client on h1
   const server = h2.spawn('python3', [
     '-c',
