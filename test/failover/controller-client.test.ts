@@ -73,11 +73,15 @@ t.test('calls, errors, timeouts, unreachable', async (t) => {
       message: /HTTP 404 unknown switch/,
     },
   );
-  const hung: ControllerError = await c.setPortState('0000000000000001', 2, 'down').catch((e) => e);
+  const hung: ControllerError = (await c
+    .setPortState('0000000000000001', 2, 'down')
+    .catch((e: ControllerError) => e)) as ControllerError;
   t.ok(hung instanceof ControllerError && hung.status === 0, 'no answer = status 0');
   t.match(hung.message, /no answer within 300 ms/);
   const gone = new ControllerClient({ url: `unix:${join(dir, 'nobody.sock')}` });
-  const e: ControllerError = await gone.setPortState('0000000000000001', 2, 'down').catch((x) => x);
+  const e: ControllerError = (await gone
+    .setPortState('0000000000000001', 2, 'down')
+    .catch((x: ControllerError) => x)) as ControllerError;
   t.ok(e instanceof ControllerError && e.status === 0, 'unreachable = status 0');
   t.match(e.message, /ENOENT|ECONNREFUSED/);
   t.throws(() => new ControllerClient({ url: 'ftp://x' }), /http:\/\/|unix:/);
