@@ -1,0 +1,23 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ControllerFacade } from '../../facade.js';
+
+export const healthRoutes: FastifyPluginAsync<{ controller: ControllerFacade }> = async (
+  app,
+  { controller },
+) => {
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness of the controller process',
+        response: {
+          200: {
+            type: 'object',
+            properties: { status: { type: 'string' }, switches: { type: 'integer' } },
+          },
+        },
+      },
+    },
+    async () => ({ status: 'ok', switches: controller.listSwitches().length }),
+  );
+};
