@@ -5,16 +5,17 @@
 //   npx tsx bench/failover.ts [--connections 100,1000] [--interval-ms 50] [--modes restore,baseline]
 // --modes mechanics: the takeover mechanics alone, without the controller and the tracker: the
 // service (a small Node HTTP service) dies with its link, its kernel's exact socket state stands
-// in for the tracker's verdicts; the controller core is real (its REST layer a stand-in); the
-// standby's FailoverService does the rest (fence, address, TCP_REPAIR, redirect, join).
+// in for the tracker's verdicts; the controller (core + REST API) is real; the standby's
+// FailoverService does the rest (fence, address, TCP_REPAIR, redirect, join).
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { FailoverReport } from '../standby-agent/failover/report.js';
 import { waitForReport } from '../test/failover/e2e-helpers.js';
 import { buildScenario, killServiceNode, startAgent, startClients } from '../test/failover/lab-scenario.js';
 import { join } from 'node:path';
-import { controllerFor } from '../test/controller/helpers.js';
-import { serveFacade } from '../test/failover/fixtures/rest-standin.js';
+import { Registry } from 'prom-client';
+import { buildApi } from '../controller/api/server.js';
+import { controllerFor, quietLogger } from '../test/controller/helpers.js';
 import { startPeer } from '../test/restore/netns-peers.js';
 import { Lab } from '../topology/lab/index.js';
 
@@ -125,12 +126,13 @@ async function runMechanics(n: number): Promise<Row> {
       ip: `10.215.${net3}.2/24`,
       mac: '02:00:00:00:0d:02',
     });
-    // the real controller core; only its REST layer is a stand-in (a few routes onto the core)
+    // the real controller (core + REST API) in this process
     const controller = await controllerFor(sw);
     const api = join(lab.dir, 'controller-api.sock');
-    const rest = await serveFacade(controller, api);
+    const rest = await buildApi({ controller, registry: new Registry(), logger: quietLogger() });
+    await rest.listen({ path: api });
     stops.push(async () => {
-      rest.close();
+      await rest.close();
       await controller.stop();
     });
     const svc = startPeer(service.ns);

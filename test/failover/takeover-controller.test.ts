@@ -1,15 +1,16 @@
 // The failover against the real controller core on a real switch: the agent (FailoverService,
 // in the standby's namespace) mirrors the service port on start, then fences it, takes its
 // address, restores the connection (TCP_REPAIR), has the controller redirect the service's
-// traffic (barrier) and RST the connection it cannot restore. Stand-ins: the controller's REST
-// layer (a few routes straight onto its core) and the tracker (the vanished socket's exact state).
+// traffic (barrier) and RST the connection it cannot restore, all through the controller's REST
+// API. Stand-in: the tracker (the vanished socket's exact state stands in for its verdicts).
 import { join } from 'node:path';
 import t from 'tap';
 import type { FailoverReport } from '../../standby-agent/failover/report.js';
-import { controllerFor } from '../controller/helpers.js';
 import { createTestLab } from '../helpers/lab.js';
 import { startPeer } from '../restore/netns-peers.js';
-import { serveFacade } from './fixtures/rest-standin.js';
+import { Registry } from 'prom-client';
+import { buildApi } from '../../controller/api/server.js';
+import { controllerFor, quietLogger } from '../controller/helpers.js';
 
 interface Wait {
   received: string;
@@ -29,7 +30,8 @@ t.test('restore one connection and reset another through the real controller', a
   const stb = await lab.addHost('stb', { sw, ofport: 3, ip: `10.216.${n}.2/24`, mac: '02:00:00:00:0c:02' });
   const controller = await controllerFor(sw, {}, t);
   const api = join(lab.dir, 'controller-api.sock');
-  const rest = await serveFacade(controller, api);
+  const rest = await buildApi({ controller, registry: new Registry(), token: 'tok', logger: quietLogger() });
+  await rest.listen({ path: api });
   t.teardown(() => rest.close());
 
   const service = startPeer(svc.ns);
@@ -45,6 +47,7 @@ t.test('restore one connection and reset another through the real controller', a
   const started = await standby.call<{ mirrored: boolean }>({
     op: 'agent-start',
     controllerUrl: `unix:${api}`,
+    token: 'tok',
     dpid: DPID,
     servicePort: 2,
     standbyPort: 3,
