@@ -122,7 +122,7 @@ export async function buildScenario(lab: Lab, opts: { controller?: boolean } = {
     ]);
     controller = lab.spawn(sw.ns, node, cargs, { logFile: join(lab.dir, 'controller.log'), cwd: REPO });
     await waitFor('controller API socket', () => existsSync(controllerApi), 20_000);
-    await sw.ovs.vsctl('set-controller', sw.bridge, 'tcp:127.0.0.1:6653');
+    await sw.setController(['tcp:127.0.0.1:6653']);
     await waitFor('switch connected to the controller', () => sw.ovs.controllerConnected(sw.bridge), 20_000);
   }
 
