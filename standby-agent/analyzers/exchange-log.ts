@@ -1,0 +1,101 @@
+// The per-connection FIFO of request/reply exchanges every framer shares: bounded by count
+// and bytes, keeps each request's bytes until its reply is fully acknowledged by the client,
+// and answers the two questions a restore asks: where do unanswered requests start, and are
+// they all still here?
+import { RetainedBytes } from './retained-bytes.js';
+import type { AnalyzerView, AppMessage, Exchange, FifoLimits, Protocol } from './types.js';
+
+export class ExchangeLog {
+  readonly exchanges: Exchange[] = [];
+  dropped = 0;
+  /** an exchange without a complete reply had to be dropped: replay is impossible */
+  private lostUnanswered = false;
+  private readonly requestBytes: RetainedBytes;
+  /** toServer stream end */
+  serverStreamEnd = 0;
+  private clientAcked = 0;
+
+  constructor(private readonly limits: FifoLimits) {
+    this.requestBytes = new RetainedBytes(limits.maxBytes);
+  }
+
+  /** client bytes, in order: retained for a possible replay */
+  onRequestBytes(offset: number, data: Buffer): void {
+    if (this.serverStreamEnd === 0 && offset > 0) this.requestBytes.reset(offset);
+    this.requestBytes.append(offset, data);
+    this.serverStreamEnd = offset + data.length;
+  }
+
+  addRequest(request: AppMessage): Exchange {
+    const ex: Exchange = { request, replyAcked: false };
+    this.exchanges.push(ex);
+    this.enforceBounds();
+    return ex;
+  }
+
+  /** a final reply has started for `ex` */
+  setReply(ex: Exchange, reply: AppMessage): void {
+    ex.reply = reply;
+  }
+
+  onClientAck(offset: number): void {
+    if (offset <= this.clientAcked) return;
+    this.clientAcked = offset;
+    for (const ex of this.exchanges) {
+      if (!ex.replyAcked && ex.reply?.complete && ex.reply.end <= offset) ex.replyAcked = true;
+    }
+    this.trimRetained();
+    this.enforceBounds();
+  }
+
+  /** after a reply completes, it may already be acknowledged */
+  replyCompleted(ex: Exchange): void {
+    if (ex.reply && ex.reply.end <= this.clientAcked) ex.replyAcked = true;
+    this.trimRetained();
+  }
+
+  private trimRetained(): void {
+    const keepFrom = this.exchanges.find((e) => !e.replyAcked)?.request.start ?? this.serverStreamEnd;
+    this.requestBytes.dropTo(keepFrom);
+  }
+
+  private enforceBounds(): void {
+    while (this.exchanges.length > this.limits.maxExchanges) {
+      let i = this.exchanges.findIndex((e) => e.replyAcked);
+      if (i < 0) i = this.exchanges.findIndex((e) => e.reply?.complete);
+      if (i < 0) {
+        i = 0;
+        this.lostUnanswered = true;
+      }
+      this.exchanges.splice(i, 1);
+      this.dropped++;
+    }
+  }
+
+  /** start of the first request without a complete final reply, else the stream end */
+  replayFrom(): number {
+    for (const ex of this.exchanges) if (!ex.reply?.complete || ex.reply.interim) return ex.request.start;
+    return this.serverStreamEnd;
+  }
+
+  view(
+    protocol: Protocol,
+    analysable: boolean,
+    reason: string | undefined,
+    replyBoundary: boolean,
+    /** where a request still arriving (no exchange yet) began */
+    partialStart?: number,
+  ): AnalyzerView {
+    const replayFrom = Math.min(this.replayFrom(), partialStart ?? Number.POSITIVE_INFINITY);
+    return {
+      protocol,
+      analysable,
+      reason,
+      exchanges: this.exchanges,
+      droppedExchanges: this.dropped,
+      replayFrom,
+      replyBoundary,
+      pendingRequestBytes: () => (this.lostUnanswered ? undefined : this.requestBytes.slice(replayFrom)),
+    };
+  }
+}
