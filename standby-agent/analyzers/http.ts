@@ -47,7 +47,10 @@ class MessageFramer {
           if (idx < 0) {
             this.head.push(data.subarray(i));
             this.headLen += data.length - i;
-            if (this.headLen > MAX_HEAD) return this.onError('HTTP header block larger than 64 KiB');
+            if (this.headLen > MAX_HEAD) {
+              this.onError('HTTP header block larger than 64 KiB');
+              return;
+            }
             i = data.length;
             break;
           }
@@ -62,7 +65,10 @@ class MessageFramer {
             continue;
           }
           const mode = this.onHead(this.msgStart, headText);
-          if (typeof mode === 'string') return this.onError(mode);
+          if (typeof mode === 'string') {
+            this.onError(mode);
+            return;
+          }
           if (mode.kind === 'none') this.onEnd(offset + i);
           else if (mode.kind === 'length') {
             this.remaining = mode.n;
@@ -109,14 +115,18 @@ class MessageFramer {
           const end = nl < 0 ? data.length : nl + 1;
           this.line += data.subarray(i, end).toString('latin1');
           i = end;
-          if (this.line.length > 8192) return this.onError('HTTP chunk line too long');
+          if (this.line.length > 8192) {
+            this.onError('HTTP chunk line too long');
+            return;
+          }
           if (nl < 0) break;
           const text = this.line.trim();
           this.line = '';
           if (this.state === 'chunk-size') {
             const size = Number.parseInt(text.split(';')[0], 16);
             if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+/.test(text)) {
-              return this.onError(`bad chunk size line "${text.slice(0, 40)}"`);
+              this.onError(`bad chunk size line "${text.slice(0, 40)}"`);
+              return;
             }
             if (size === 0) this.state = 'trailer';
             else {

@@ -394,7 +394,8 @@ export class ConnectionTable {
     if (ahead > 0) {
       // A gap before this segment: hold it until the gap is filled.
       from.outOfOrder++;
-      const held = (from.held ??= []);
+      if (!from.held) from.held = [];
+      const held = from.held;
       if (held.length >= this.maxHeld) {
         from.gapLost = true;
         return;
