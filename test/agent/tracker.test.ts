@@ -1,0 +1,260 @@
+// The connection table and its verdicts, driven by real frame bytes through the decoder.
+import t from 'tap';
+import { decodeFrame } from '../../standby-agent/decode/frame.js';
+import {
+  ConnectionTable,
+  type ConnectionTableOptions,
+} from '../../standby-agent/tracking/connection-table.js';
+import type { Verdict } from '../../standby-agent/tracking/verdict-types.js';
+import { ACK, Conversation, FIN, PSH, RST, SYN, tcpFrame } from './helpers/frames.js';
+
+const SERVICE = { ip: '10.0.0.10', port: 80 };
+const REQ = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
+const REPLY = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello';
+
+function table(opts: Partial<ConnectionTableOptions> = {}) {
+  return new ConnectionTable({ services: [SERVICE], ...opts });
+}
+function feed(tbl: ConnectionTable, frames: Buffer[], now = 1000) {
+  for (const f of frames) {
+    const seg = decodeFrame(f);
+    if (typeof seg === 'string') throw new Error(seg);
+    tbl.onPacket(seg, now);
+  }
+}
+function only(tbl: ConnectionTable): Verdict {
+  const v = tbl.verdicts(2000);
+  if (v.length !== 1) throw new Error(`expected one connection, got ${v.length}`);
+  return v[0];
+}
+
+t.test('handshake + answered request: restorable with exact values', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  conv.s(PSH | ACK, REPLY);
+  conv.c(ACK);
+  const tbl = table();
+  feed(tbl, conv.frames);
+  const c = [...tbl.entries()][0];
+  t.equal(c.state, 'ESTABLISHED');
+  t.ok(c.handshakeSeen);
+  t.equal(c.client.mss, 1460);
+  t.equal(c.server.wscale, 9);
+  const v = only(tbl);
+  t.ok(v.restorable, JSON.stringify(v));
+  if (!v.restorable) return;
+  const p = v.params;
+  t.equal(p.rcvNxt, conv.cseq, 'rcv_nxt = next client byte (across the 2^32 wrap)');
+  t.equal(p.sndUna, conv.sseq);
+  t.equal(p.sndNxt, conv.sseq);
+  t.equal(p.sendQueue.length, 0);
+  t.equal(p.recvQueue.length, 0, 'nothing unanswered');
+  t.equal(p.mss, 1460, "the client's MSS");
+  t.equal(p.sndWscale, 7);
+  t.equal(p.rcvWscale, 9);
+  t.equal(p.sackPermitted, true);
+  t.equal(p.timestamps?.serviceTsVal, conv.tsS - 1);
+  t.equal(p.timestamps?.clientTsVal, conv.tsC - 1);
+  t.equal(p.window.sndWnd, 502 * 128, "client's window scaled by its shift");
+  t.equal(p.local.port, 80);
+  t.equal(p.remote.ip, '10.0.0.1');
+  const view = c.analyzer.view();
+  t.equal(view.exchanges.length, 1);
+  t.equal(view.exchanges[0].request.summary, 'GET /a');
+  t.equal(view.exchanges[0].replyAcked, true);
+});
+
+t.test('unanswered request: its bytes go to the receive queue', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  conv.s(PSH | ACK, REPLY);
+  conv.c(PSH | ACK, 'GET /b HTTP/1.1\r\n');
+  conv.c(PSH | ACK, 'Host: x\r\n\r\n');
+  conv.s(ACK);
+  const tbl = table();
+  feed(tbl, conv.frames);
+  const v = only(tbl);
+  t.ok(v.restorable);
+  if (v.restorable) t.equal(v.params.recvQueue.toString(), 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+});
+
+t.test('reply partly sent: not restorable', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  conv.s(PSH | ACK, 'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhel');
+  conv.c(ACK);
+  const tbl = table();
+  feed(tbl, conv.frames);
+  const v = only(tbl);
+  t.equal(v.restorable, false);
+  if (!v.restorable) {
+    t.equal(v.code, 'reply-partly-sent');
+    t.equal(v.reset?.seq, conv.sseq, "RST at the client's rcv_nxt");
+    t.equal(v.reset?.dst.port, 40000);
+  }
+});
+
+t.test('service bytes in flight go to the send queue', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  const una = conv.sseq;
+  conv.s(PSH | ACK, REPLY); // the client has not acked it yet
+  const tbl = table();
+  feed(tbl, conv.frames);
+  const v = only(tbl);
+  t.ok(v.restorable, JSON.stringify(v));
+  if (v.restorable) {
+    t.equal(v.params.sndUna, una);
+    t.equal(v.params.sndNxt, conv.sseq);
+    t.equal(v.params.sendQueue.toString(), REPLY);
+  }
+});
+
+t.test('mid-stream pickup: tracked, not restorable, reset at the client ack', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  const frames = conv.frames.slice(3);
+  conv.s(PSH | ACK, REPLY);
+  conv.c(ACK);
+  frames.push(...conv.frames.slice(4));
+  const tbl = table();
+  feed(tbl, frames);
+  const c = [...tbl.entries()][0];
+  t.equal(c.midstream, true);
+  const v = only(tbl);
+  t.equal(v.restorable, false);
+  if (!v.restorable) {
+    t.equal(v.code, 'handshake-not-seen');
+    t.equal(v.reset?.seq, conv.sseq);
+  }
+});
+
+t.test('retransmission and reordering: the highest in-order data counts', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  const s0 = conv.cseq;
+  const a = conv.c(PSH | ACK, 'GET /r HTTP/1.1\r\n');
+  const b = conv.c(PSH | ACK, 'Host: x\r\n\r\n');
+  const retx = tcpFrame({
+    src: '10.0.0.1',
+    dst: '10.0.0.10',
+    sport: 40000,
+    dport: 80,
+    seq: s0,
+    ack: conv.sseq,
+    flags: PSH | ACK,
+    payload: 'GET /r HTTP/1.1\r\n',
+  });
+  const tbl = table();
+  feed(tbl, [...conv.frames.slice(0, 3), b, a, retx]);
+  const c = [...tbl.entries()][0];
+  t.equal(c.client.outOfOrder, 1);
+  t.equal(c.client.retransmissions, 1);
+  t.equal(c.client.nxt, conv.cseq);
+  t.equal(c.analyzer.view().exchanges[0].request.complete, true);
+  const v = only(tbl);
+  t.ok(v.restorable);
+  if (v.restorable) t.equal(v.params.recvQueue.toString(), 'GET /r HTTP/1.1\r\nHost: x\r\n\r\n');
+});
+
+t.test('a gap never filled: not restorable', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, 'GET /g HTTP/1.1\r\n');
+  const late = conv.c(PSH | ACK, 'Host: x\r\n\r\n');
+  const tbl = table();
+  feed(tbl, [...conv.frames.slice(0, 3), late]);
+  const v = only(tbl);
+  t.equal(v.restorable, false);
+  if (!v.restorable) t.equal(v.code, 'client-data-gap');
+});
+
+t.test('RST and FIN/FIN remove the entry', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(RST | ACK);
+  const tbl = table();
+  feed(tbl, conv.frames);
+  t.equal(tbl.size, 0);
+  t.equal(tbl.counters.removedReset, 1);
+
+  const sim = new Conversation({ ip: '10.0.0.2', port: 40001 });
+  sim.handshake();
+  // simultaneous close: both FINs cross, then both ACKs
+  const cf = sim.c(FIN | ACK);
+  const sf = tcpFrame({
+    src: '10.0.0.10',
+    dst: '10.0.0.2',
+    sport: 80,
+    dport: 40001,
+    seq: sim.sseq,
+    ack: sim.cseq - 1,
+    flags: FIN | ACK,
+  });
+  sim.sseq = (sim.sseq + 1) >>> 0;
+  const ca = sim.c(ACK);
+  const sa = sim.s(ACK);
+  feed(tbl, [...sim.frames.slice(0, 3), cf, sf]);
+  t.equal([...tbl.entries()][0].state, 'CLOSING');
+  feed(tbl, [ca, sa]);
+  t.equal(tbl.size, 0, 'closed after both FINs were acknowledged');
+  t.equal(tbl.counters.removedClosed, 1);
+});
+
+t.test('SYN flood: the cap holds, established connections survive', async (t) => {
+  const tbl = table({ maxEntries: 100 });
+  const good = new Conversation({ ip: '10.0.0.3', port: 50000 });
+  good.handshake();
+  feed(tbl, good.frames);
+  for (let i = 0; i < 5000; i++) {
+    feed(tbl, [
+      tcpFrame({
+        src: `10.1.${i >> 8}.${i & 255}`,
+        dst: '10.0.0.10',
+        sport: 1024 + (i % 60000),
+        dport: 80,
+        seq: i,
+        flags: SYN,
+        options: { mss: 1460 },
+      }),
+    ]);
+  }
+  t.equal(tbl.size, 100, 'never above the cap');
+  t.ok(tbl.counters.evictedCap >= 4900, 'half-open entries evicted');
+  t.ok(
+    [...tbl.entries()].some((c) => c.clientEp.port === 50000),
+    'the established connection is still tracked',
+  );
+  tbl.sweep(1000 + 31_000);
+  t.equal(tbl.size, 1, 'half-open entries expire after 30 s');
+});
+
+t.test('traffic of other hosts and ports is ignored; VLAN tags are stepped over', async (t) => {
+  const tbl = table();
+  feed(tbl, [tcpFrame({ src: '10.0.0.1', dst: '10.0.0.99', sport: 1, dport: 80, seq: 1, flags: SYN })]);
+  feed(tbl, [tcpFrame({ src: '10.0.0.1', dst: '10.0.0.10', sport: 1, dport: 81, seq: 1, flags: SYN })]);
+  t.equal(tbl.size, 0);
+  t.equal(tbl.counters.notWatched, 2);
+  feed(tbl, [
+    tcpFrame({ src: '10.0.0.1', dst: '10.0.0.10', sport: 1, dport: 80, seq: 1, flags: SYN, vlan: 42 }),
+  ]);
+  t.equal(tbl.size, 1);
+});
+
+t.test('generic protocol: restorable only while no payload flowed', async (t) => {
+  const conv = new Conversation({ ip: '10.0.0.5', port: 45000 }, { ip: '10.0.0.10', port: 9000 });
+  conv.handshake();
+  const tbl = new ConnectionTable({ services: [{ ip: '10.0.0.10', port: 0 }] });
+  feed(tbl, conv.frames);
+  t.equal(only(tbl).restorable, true);
+  conv.c(PSH | ACK, 'hello');
+  feed(tbl, conv.frames.slice(3));
+  const v = only(tbl);
+  t.equal(v.restorable, false);
+  if (!v.restorable) t.equal(v.code, 'not-analysable');
+});
