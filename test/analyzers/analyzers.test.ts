@@ -1,6 +1,6 @@
 // Application analyzers on byte streams: every protocol fed whole and one byte at a time must
 // agree; pairing, interim replies, bounds and the two restore answers (replayFrom, replyBoundary).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createAnalyzer } from '../../standby-agent/analyzers/index.js';
 import type { Direction, Protocol, StreamAnalyzer } from '../../standby-agent/analyzers/types.js';
 
@@ -45,12 +45,11 @@ function snapshot(a: StreamAnalyzer) {
   };
 }
 
-function bothWays(t: Tap, protocol: Protocol, steps: Step[]) {
+function bothWays(t: Test, protocol: Protocol, steps: Step[]) {
   const whole = snapshot(run(protocol, steps));
   t.same(snapshot(run(protocol, steps, true)), whole, 'byte-at-a-time feeding gives the same view');
   return whole;
 }
-type Tap = typeof t;
 
 t.test('HTTP keep-alive, chunked with trailers, HEAD, 204, pipelining', async (t) => {
   const r1 = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
@@ -98,7 +97,7 @@ t.test('HTTP reply half sent, close-delimited reply, garbage', async (t) => {
 
 function rpcCall(xid: number, proc: number, fh?: Buffer, argBytes = 0): Buffer {
   const cred = Buffer.alloc(8); // AUTH_NONE flavor 0, length 0
-  const parts = [Buffer.alloc(24)];
+  const parts: Buffer[] = [Buffer.alloc(24)];
   parts[0].writeUInt32BE(xid, 0);
   parts[0].writeUInt32BE(0, 4);
   parts[0].writeUInt32BE(2, 8);
