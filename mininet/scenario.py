@@ -210,9 +210,12 @@ def main():
 
         for name, h in hosts.items():
             for svc in h.get('services', []):
-                listen = ['%s:%d' % (h['ip'].split('/')[0], svc.get('port', 80))]
+                # the standby listens on every address: its own, the loopback (restored connections
+                # are joined there) and the service address after the takeover (new connections)
                 if h['role'] == 'standby':
-                    listen.append('127.0.0.1:%d' % svc.get('port', 80))
+                    listen = ['%d' % svc.get('port', 80)]
+                else:
+                    listen = ['%s:%d' % (h['ip'].split('/')[0], svc.get('port', 80))]
                 procs.append(net.get(name).popen(nginx_conf(args.workdir, name, listen)))
         c = net.get(client['name'])
         wait_for('nginx on the service', lambda: 'served by' in c.cmd('curl -s --max-time 1 http://%s/' % svc_ip))
@@ -227,7 +230,7 @@ def main():
                           {'dpid': sw['dpid'], 'sourcePort': service['port'], 'targetPort': standby['port']})
             sb = net.get(standby['name'])
             pcap = os.path.join(args.workdir, 'mirror.pcap')
-            td = sb.popen(['tcpdump', '-i', '%s-eth0' % standby['name'], '-n', '-U', '-w', pcap,
+            td = sb.popen(['tcpdump', '--immediate-mode', '-Z', 'root', '-i', '%s-eth0' % standby['name'], '-n', '-U', '-w', pcap,
                            'tcp port 80 and host %s' % svc_ip])
             time.sleep(1.0)
             c.cmd('curl -s --max-time 5 http://%s/who' % svc_ip)
@@ -239,6 +242,9 @@ def main():
             from_svc = sum(1 for l in lines if (' %s.80 >' % svc_ip) in l)
             checks['mirroring'] = {'ok': code in (200, 201) and to_svc > 0 and from_svc > 0, 'status': code,
                                    'mirror': m, 'toService': to_svc, 'fromService': from_svc}
+            if not checks['mirroring']['ok']:
+                checks['mirroring']['flows'] = run(['ovs-ofctl', '-O', 'OpenFlow13', 'dump-flows', bridge]).splitlines()
+                checks['mirroring']['tcpdump'] = td.stderr.read().decode(errors='replace') if td.stderr else None
 
         agent_cmd = entry('standby-agent/cli') if ctl_cmd and standby else None
         if not agent_cmd:

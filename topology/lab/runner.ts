@@ -243,13 +243,15 @@ async function build(
   for (const h of topo.hosts) {
     for (const svc of h.services) {
       const dir = join(state.labDir, 'hosts', h.name, `nginx-${svc.port}`);
-      const listen = [`${addressOf(h)}:${svc.port}`];
-      if (h.role === 'standby') listen.push(`127.0.0.1:${svc.port}`);
+      // the standby listens on every address: its own, the loopback (where the agent joins restored
+      // connections) and the service address once it has taken it over (new connections)
+      const listen = h.role === 'standby' ? [String(svc.port)] : [`${addressOf(h)}:${svc.port}`];
+      const probe = `${addressOf(h)}:${svc.port}`;
       const site = writeNginxSite({ dir, listen, servedBy: h.name });
       const logFile = join(dir, 'stdout.log');
       const p = lab.spawn(state.hostNs[h.name], site.cmd, site.args, { logFile });
       record(state, p, 'nginx', h.name, state.hostNs[h.name], logFile);
-      await waitFor(`nginx on ${h.name} ${listen[0]}`, async () => {
+      await waitFor(`nginx on ${h.name} ${probe}`, async () => {
         if (!pidAlive(p.pid)) throw new Error(`nginx exited: ${readTail(join(dir, 'error.log'))}`);
         return tryRun('ip', [
           'netns',
@@ -261,10 +263,10 @@ async function build(
           '/dev/null',
           '--max-time',
           '1',
-          `http://${listen[0]}/`,
+          `http://${probe}/`,
         ]);
       });
-      log(`nginx on ${h.name}: ${listen.join(', ')}`);
+      log(`nginx on ${h.name}: ${h.role === 'standby' ? `*:${svc.port}` : probe}`);
     }
   }
 

@@ -148,6 +148,21 @@ export function formatFailoverReport(r: FailoverReportLike): string {
   return out.join('\n');
 }
 
+const RESERVED_PORTS: Record<number, string> = {
+  4294967288: 'IN_PORT',
+  4294967289: 'TABLE',
+  4294967290: 'NORMAL',
+  4294967291: 'FLOOD',
+  4294967292: 'ALL',
+  4294967293: 'CONTROLLER',
+  4294967294: 'LOCAL',
+};
+
+/** OpenFlow port number as operators read it (reserved ports by name). */
+export function portName(n: number): string {
+  return RESERVED_PORTS[n] ?? String(n);
+}
+
 interface SwitchLike {
   dpid: string;
   address?: string;
@@ -212,7 +227,7 @@ export const OPS_COMMANDS: OpsCommand[] = [
       const text = renderTable(
         ['port', 'name', 'mac', 'admin', 'link', 'speed kbps'],
         ports.map((p) => [
-          p.portNo,
+          portName(p.portNo),
           p.name,
           p.hwAddr,
           p.adminDown ? 'down' : 'up',
