@@ -48,14 +48,24 @@ export type DecodeResult = TcpSegment | DecodeReason;
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
-const ETH_VLAN = [0x8100, 0x88a8, 0x9100];
+/** VLAN tag TPIDs (802.1Q, 802.1ad, the old QinQ 0x9100) are tested inline in decodeFrame */
 const IPPROTO_TCP = 6;
 /** IPv6 extension headers we step over (hop-by-hop, routing, destination options) */
 const IPV6_EXT = new Set([0, 43, 60]);
 const IPV6_FRAGMENT = 44;
 
+// Formatting an address costs more than the rest of the decode: keep the recent ones.
+const ipv4Cache = new Map<number, string>();
+
 function ipv4Text(b: Buffer, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  const n = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  let text = ipv4Cache.get(n);
+  if (text === undefined) {
+    if (ipv4Cache.size >= 65536) ipv4Cache.clear();
+    text = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+    ipv4Cache.set(n, text);
+  }
+  return text;
 }
 
 function ipv6Text(b: Buffer, o: number): string {
@@ -88,7 +98,7 @@ export function decodeFrame(frame: Buffer): DecodeResult {
   let o = 12;
   let etherType = frame.readUInt16BE(o);
   o += 2;
-  while (ETH_VLAN.includes(etherType)) {
+  while (etherType === 0x8100 || etherType === 0x88a8 || etherType === 0x9100) {
     if (frame.length < o + 4) return 'truncated-ethernet';
     etherType = frame.readUInt16BE(o + 2);
     o += 4;

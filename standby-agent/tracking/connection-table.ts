@@ -190,20 +190,24 @@ export class ConnectionTable {
   onPacket(seg: TcpSegment, nowMs: number): void {
     this.counters.packets++;
     let dir: Direction;
-    if (this.isService(seg.dst, seg.dstPort)) dir = 'toServer';
-    else if (this.isService(seg.src, seg.srcPort)) dir = 'toClient';
-    else {
+    let key: string;
+    // The key is built from the segment directly: no endpoint objects on the per-packet path.
+    if (this.isService(seg.dst, seg.dstPort)) {
+      dir = 'toServer';
+      key = `${seg.src}|${seg.srcPort}|${seg.dst}|${seg.dstPort}`;
+    } else if (this.isService(seg.src, seg.srcPort)) {
+      dir = 'toClient';
+      key = `${seg.dst}|${seg.dstPort}|${seg.src}|${seg.srcPort}`;
+    } else {
       this.counters.notWatched++;
       return;
     }
-    const client =
-      dir === 'toServer' ? { ip: seg.src, port: seg.srcPort } : { ip: seg.dst, port: seg.dstPort };
-    const service =
-      dir === 'toServer' ? { ip: seg.dst, port: seg.dstPort } : { ip: seg.src, port: seg.srcPort };
-    const key = connectionKey(client, service);
     let conn = this.map.get(key);
     if (!conn) {
       if (seg.flags & TCP_RST) return; // a RST for something we never tracked
+      const toServer = dir === 'toServer';
+      const client = toServer ? { ip: seg.src, port: seg.srcPort } : { ip: seg.dst, port: seg.dstPort };
+      const service = toServer ? { ip: seg.dst, port: seg.dstPort } : { ip: seg.src, port: seg.srcPort };
       conn = this.create(key, seg, dir, client, service, nowMs);
       if (!conn) return;
     }
