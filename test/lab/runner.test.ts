@@ -41,6 +41,43 @@ t.test('up, status, traffic, idempotent up, down', async (t) => {
   t.equal(again.alreadyUp, true, 'second up leaves the running lab alone');
   t.equal(again.state.prefix, state.prefix);
 
+  if (state.processes.some((p) => p.role === 'agent')) {
+    // `nonstop lab failover`: the service node dies, the standby takes over its address
+    const { execFile } = await import('node:child_process');
+    const fo = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'topology/cli.ts',
+          'lab',
+          'failover',
+          'ha-basic',
+          '--json',
+          '--state-dir',
+          stateRoot,
+        ],
+        { timeout: 60_000 },
+        (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+    t.equal(fo.code, 0, fo.stdout.slice(0, 500));
+    t.equal(JSON.parse(fo.stdout).outcome, 'completed');
+    const after = await nsExec(state.hostNs.client1, 'curl', [
+      '-s',
+      '--max-time',
+      '5',
+      'http://10.0.0.10/who',
+    ]);
+    t.equal(after.stdout.trim(), 'standby', "the service's address now reaches the standby");
+  } else {
+    t.ok(
+      state.notes.some((n) => /agent not started/.test(n)),
+      'no agent: the lab says so',
+    );
+  }
+
   const down = await labDown('ha-basic', { stateRoot });
   t.ok(down.found);
   t.ok(isEmpty(await findLeftovers(state.prefix, [state.labDir])), 'nothing left after down');
@@ -83,6 +120,7 @@ t.test('the CLI: lab up / exec / status --json / down', async (t) => {
   const up = await cli(['lab', 'up', 'ha-basic', '--no-controller', '--state-dir', stateRoot]);
   t.equal(up.code, 0, up.stderr);
   t.match(up.stdout, /lab ha-basic is up/);
+  t.match(up.stdout, /try: nonstop lab exec ha-basic client1 curl -s http:\/\/10\.0\.0\.10\/who/);
   t.match(up.stdout, /note: controller not started \(--no-controller\)/);
   const ex = await cli([
     'lab',

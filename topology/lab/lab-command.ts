@@ -1,4 +1,5 @@
 // `nonstop lab ...` subcommands (text and --json output).
+import { addressOf, loadTopology } from '../index.js';
 import { renderTable } from '../ops/table.js';
 import { UsageError } from '../ops/commands.js';
 import { formatFailoverReport, type FailoverReportLike } from '../ops/commands.js';
@@ -59,8 +60,16 @@ export async function labCommand(
           `lab ${state.name} ${alreadyUp ? 'is already up' : 'is up'} (prefix ${state.prefix}, state ${state.stateDir})`,
         );
         for (const n of state.notes) out(`  note: ${n}`);
+        const topo = loadTopology(state.topologyPath);
+        const client = topo.hosts.find((h) => h.role === 'client');
+        const service = topo.hosts.find((h) => h.role === 'service');
+        if (client && service) {
+          out(
+            `  try: nonstop lab exec ${state.name} ${client.name} curl -s http://${addressOf(service)}/who`,
+          );
+        }
         out(
-          `  try: nonstop lab exec ${state.name} ${Object.keys(state.hostNs)[0]} ping -c1 ${'<ip>'}; nonstop --lab ${state.name} switches`,
+          `       nonstop --lab ${state.name} switches; nonstop lab failover ${state.name}; nonstop lab down ${state.name}`,
         );
       }
       return 0;
@@ -146,6 +155,20 @@ export async function labCommand(
         return report.outcome === 'completed' ? 0 : 1;
       } catch (e) {
         const body = (e as { body?: FailoverReportLike }).body;
+        // the agent's own liveness check may have failed over first: show that failover
+        if (body?.outcome === 'refused') {
+          const last = (await agent.get('/v1/failovers/last').catch(() => undefined)) as
+            | FailoverReportLike
+            | undefined;
+          if (last?.outcome === 'completed') {
+            out(
+              json
+                ? JSON.stringify(last, null, 2)
+                : `(the agent had already failed over on its own)\n${formatFailoverReport(last)}`,
+            );
+            return 0;
+          }
+        }
         if (body && typeof body === 'object' && 'outcome' in body) {
           out(json ? JSON.stringify(body, null, 2) : formatFailoverReport(body));
           return 1;
