@@ -13,6 +13,8 @@ interface FieldDef {
   kind: Kind;
   /** experimenter id for class 0xffff fields */
   experimenter?: number;
+  /** ONF extension fields carry a 16-bit exp_type after the experimenter id */
+  expType?: number;
 }
 
 const B = 0x8000;
@@ -74,11 +76,13 @@ const FIELDS: FieldDef[] = [
   { name: 'ct_state', cls: NX1, field: 105, len: 4, kind: 'int' },
   { name: 'ct_zone', cls: NX1, field: 106, len: 2, kind: 'int' },
   { name: 'ct_mark', cls: NX1, field: 107, len: 4, kind: 'int' },
-  { name: 'pbb_uca', cls: 0xffff, field: 2560 & 0x7f, len: 1, kind: 'int', experimenter: ONF },
+  { name: 'pbb_uca', cls: 0xffff, field: 0, len: 1, kind: 'int', experimenter: ONF, expType: 2560 },
 ];
 
 const BY_NAME = new Map(FIELDS.map((f) => [f.name, f]));
-const BY_HEADER = new Map(FIELDS.map((f) => [`${f.cls}:${f.field}:${f.experimenter ?? 0}`, f]));
+const BY_HEADER = new Map(
+  FIELDS.map((f) => [`${f.cls}:${f.field}:${f.experimenter ?? 0}:${f.expType ?? 0}`, f]),
+);
 
 export type OxmValue = number | bigint | string;
 
@@ -178,7 +182,9 @@ export function ipv6Bytes(text: string): Buffer {
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   const b = Buffer.alloc(16);
-  groups.forEach((x, i) => b.writeUInt16BE(Number.parseInt(x, 16) || 0, i * 2));
+  groups.forEach((x, i) => {
+    b.writeUInt16BE(Number.parseInt(x, 16) || 0, i * 2);
+  });
   return b;
 }
 
@@ -192,8 +198,10 @@ export function readOxm(r: Reader): OxmField {
   const len = header & 0xff;
   const body = r.sub(len);
   let experimenter = 0;
+  let expType = 0;
   if (cls === 0xffff && len >= 4) experimenter = body.u32();
-  const def = BY_HEADER.get(`${cls}:${field}:${experimenter}`);
+  if (experimenter === ONF && body.left >= 2) expType = body.u16();
+  const def = BY_HEADER.get(`${cls}:${field}:${experimenter}:${expType}`);
   const valueLen = (hasMask ? body.left / 2 : body.left) | 0;
   if (!def || valueLen !== def.len || (hasMask && body.left !== 2 * def.len)) {
     return {
@@ -217,9 +225,11 @@ export function writeOxm(w: Writer, f: OxmField): void {
   const def = BY_NAME.get(f.field);
   if (!def) throw new Error(`unknown OXM field "${f.field}"`);
   const masked = f.mask !== undefined;
-  const payload = (def.experimenter ? 4 : 0) + def.len * (masked ? 2 : 1);
+  const payload =
+    (def.experimenter ? 4 : 0) + (def.expType !== undefined ? 2 : 0) + def.len * (masked ? 2 : 1);
   w.u32(((def.cls << 16) | (def.field << 9) | (masked ? 0x100 : 0) | payload) >>> 0);
   if (def.experimenter) w.u32(def.experimenter);
+  if (def.expType !== undefined) w.u16(def.expType);
   writeValue(w, def, f.value);
   if (masked) writeValue(w, def, f.mask as OxmValue);
 }
@@ -262,4 +272,16 @@ export function matchOf(fields: Record<string, OxmValue | [OxmValue, OxmValue]>)
 
 export function oxmFieldDef(name: string): { len: number } | undefined {
   return BY_NAME.get(name);
+}
+
+/** What a bare OXM header (as in table-feature properties) names. */
+export function oxmHeaderInfo(header: number): { field: string; hasMask: boolean; length: number } {
+  const cls = header >>> 16;
+  const field = (header >>> 9) & 0x7f;
+  const def = BY_HEADER.get(`${cls}:${field}:0:0`);
+  return {
+    field: def?.name ?? `oxm_${cls}_${field}`,
+    hasMask: (header & 0x100) !== 0,
+    length: header & 0xff,
+  };
 }
