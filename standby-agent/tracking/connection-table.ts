@@ -68,6 +68,8 @@ export class TrackedConnection {
   midstream = false;
   firstSeenMs = 0;
   lastSeenMs = 0;
+  /** listed in the table's half-open queue (the first to go when the cap bites) */
+  halfOpenListed = false;
   private analyzerInstance: StreamAnalyzer | undefined;
   /** service bytes the client has not acknowledged yet, for the restored socket's send queue */
   unacked: { seq: number; data: Buffer }[] = [];
@@ -139,6 +141,8 @@ const u32 = (n: number) => n >>> 0;
 
 export class ConnectionTable {
   private readonly map = new Map<string, TrackedConnection>();
+  /** half-open entries, oldest first: eviction under a SYN flood is O(1), not a table scan */
+  private readonly halfOpen = new Map<string, TrackedConnection>();
   private readonly watched: ServiceSpec[];
   private readonly maxEntries: number;
   private readonly idleMs: number;
@@ -213,8 +217,12 @@ export class ConnectionTable {
     }
     conn.lastSeenMs = nowMs;
     this.apply(conn, seg, dir, nowMs);
+    if (conn.halfOpenListed && conn.state !== 'SYN_SENT' && conn.state !== 'SYN_RECEIVED') {
+      conn.halfOpenListed = false;
+      this.halfOpen.delete(key);
+    }
     if (conn.state === 'CLOSED' || conn.state === 'RESET') {
-      this.map.delete(key);
+      this.remove(conn);
       if (conn.state === 'RESET') this.counters.removedReset++;
       else this.counters.removedClosed++;
     }
@@ -229,7 +237,7 @@ export class ConnectionTable {
     service: Endpoint,
     nowMs: number,
   ): TrackedConnection | undefined {
-    if (this.map.size >= this.maxEntries && !this.evictOne(nowMs)) {
+    if (this.map.size >= this.maxEntries && !this.evictOne()) {
       this.counters.refusedCap++;
       return undefined;
     }
@@ -259,28 +267,28 @@ export class ConnectionTable {
       }
     }
     this.map.set(key, conn);
+    if (conn.state === 'SYN_SENT' || conn.state === 'SYN_RECEIVED') {
+      conn.halfOpenListed = true;
+      this.halfOpen.set(key, conn);
+    }
     this.counters.created++;
     return conn;
   }
 
-  /** Evict one entry to make room: the oldest half-open first, then the least recently seen. */
-  private evictOne(nowMs: number): boolean {
-    let victim: TrackedConnection | undefined;
-    for (const c of this.map.values()) {
-      // Map order is insertion order: the first half-open one is the oldest.
-      if (c.state === 'SYN_SENT' || c.state === 'SYN_RECEIVED') {
-        victim = c;
-        break;
-      }
-    }
-    if (!victim) {
-      for (const c of this.map.values()) {
-        if (!victim || c.lastSeenMs < victim.lastSeenMs) victim = c;
-        if (nowMs - c.lastSeenMs > this.idleMs) break;
-      }
-    }
-    if (!victim) return false;
-    this.map.delete(victim.key);
+  private remove(conn: TrackedConnection): void {
+    this.map.delete(conn.key);
+    if (conn.halfOpenListed) this.halfOpen.delete(conn.key);
+  }
+
+  /**
+   * Make room for a new entry: evict the oldest half-open one (a SYN flood only displaces
+   * itself). When every entry is established the new connection is refused (counted) rather
+   * than dropping one that may be restorable; idle expiry frees room over time.
+   */
+  private evictOne(): boolean {
+    const first = this.halfOpen.values().next();
+    if (first.done) return false;
+    this.remove(first.value);
     this.counters.evictedCap++;
     return true;
   }
@@ -481,14 +489,14 @@ export class ConnectionTable {
   /** Idle and half-open expiry; runs at most once a second from onPacket, or when called. */
   sweep(nowMs: number): void {
     this.lastSweep = nowMs;
-    for (const [key, c] of this.map) {
+    for (const c of this.map.values()) {
       const idle = nowMs - c.lastSeenMs;
       const halfOpen = c.state === 'SYN_SENT' || c.state === 'SYN_RECEIVED';
       if (halfOpen && idle > this.halfOpenMs) {
-        this.map.delete(key);
+        this.remove(c);
         this.counters.expiredHalfOpen++;
       } else if (idle > this.idleMs) {
-        this.map.delete(key);
+        this.remove(c);
         this.counters.expiredIdle++;
       }
     }

@@ -180,3 +180,13 @@ t.test('half-open entries expire after the half-open timeout', async (t) => {
   t.equal(agent.table.counters.expiredIdle, 1);
   t.equal(agent.table.size, 0);
 });
+
+t.test('a table full of established connections refuses new ones (counted), keeps the old', async (t) => {
+  const agent = new Agent({ services: [SERVICE], maxConnections: 1 }, (f) => f.tsMs);
+  agent.readPcap(fixturePath('handshake-http'));
+  agent.readPcap(fixturePath('midstream'));
+  t.equal(agent.table.size, 1);
+  t.equal(agent.table.counters.refusedCap, 3, 'each packet of the new connection refused');
+  t.equal(agent.table.counters.evictedCap, 0);
+  t.ok(agent.table.get('10.0.0.1|40001|10.0.0.10|80'), 'the established entry stays');
+});
