@@ -80,6 +80,8 @@ const FIELDS: FieldDef[] = [
 ];
 
 const BY_NAME = new Map(FIELDS.map((f) => [f.name, f]));
+/** non-experimenter fields by class * 128 + field: the hot path of every match */
+const BY_CLASS_FIELD = new Map(FIELDS.filter((f) => f.cls !== 0xffff).map((f) => [f.cls * 128 + f.field, f]));
 const BY_HEADER = new Map(
   FIELDS.map((f) => [`${f.cls}:${f.field}:${f.experimenter ?? 0}:${f.expType ?? 0}`, f]),
 );
@@ -125,6 +127,9 @@ function readValue(r: Reader, def: FieldDef, len: number): OxmValue {
     case 'u64':
       return r.u64();
     case 'int': {
+      if (len === 4) return r.u32();
+      if (len === 2) return r.u16();
+      if (len === 1) return r.u8();
       let v = 0;
       for (let i = 0; i < len; i++) v = v * 256 + r.u8();
       return v;
@@ -188,14 +193,25 @@ export function ipv6Bytes(text: string): Buffer {
   return b;
 }
 
-/** One OXM TLV at r.pos. */
-export function readOxm(r: Reader): OxmField {
+/** One OXM TLV at r.pos, ending at or before `end` (default: the reader's end). */
+export function readOxm(r: Reader, end = r.end): OxmField {
   const start = r.pos;
   const header = r.u32();
+  if (r.pos + (header & 0xff) > end) r.fail(`OXM field of ${header & 0xff} bytes overruns its match`, start);
   const cls = header >>> 16;
   const field = (header >>> 9) & 0x7f;
   const hasMask = (header & 0x100) !== 0;
   const len = header & 0xff;
+  if (cls !== 0xffff) {
+    // Fast path: a field we know, read in place.
+    const def = BY_CLASS_FIELD.get(cls * 128 + field);
+    if (def && len === (hasMask ? 2 * def.len : def.len)) {
+      r.need(len);
+      const value = readValue(r, def, def.len);
+      if (!hasMask) return { field: def.name, value };
+      return { field: def.name, value, mask: readValue(r, def, def.len) };
+    }
+  }
   const body = r.sub(len);
   let experimenter = 0;
   let expType = 0;
@@ -245,9 +261,10 @@ export function readMatch(r: Reader): Match {
   const type = r.u16();
   const length = r.u16();
   if (length < 4) r.fail(`match length ${length} < 4`, start);
-  const body = r.sub(length - 4);
+  const end = start + length;
+  if (end > r.end) r.fail(`match of ${length} bytes overruns its message`, start);
   const fields: OxmField[] = [];
-  while (body.left > 0) fields.push(readOxm(body));
+  while (r.pos < end) fields.push(readOxm(r, end));
   r.skip((8 - (length % 8)) % 8);
   return { type, fields };
 }
