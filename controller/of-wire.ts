@@ -1,7 +1,23 @@
-// The OpenFlow 1.3 messages the controller core sends and receives, encoded and decoded.
-// Interim: the team codec (controller/openflow/) had not landed when the core was written, so
-// the session speaks through this narrow layer; swapping to the codec touches only this file.
+// The OpenFlow 1.3 messages the controller core sends and receives, in the core's own small
+// shapes (FlowSpec, WireMessage), encoded and decoded by the team codec (controller/openflow/).
+// Only HELLOs of other versions are read here: version negotiation must understand a switch
+// the 1.3 codec rejects.
 import type { Action, FlowMatch, FlowSpec } from './flows/flow-spec.js';
+import {
+  type Action as OfpAction,
+  decode,
+  encode,
+  type Instruction,
+  isOpaqueOxm,
+  type Match,
+  matchOf,
+  OfpDecodeError,
+  OfpFramer,
+  type OfpMessage,
+  type OxmValue,
+  output,
+  type Port,
+} from './openflow/index.js';
 
 export const OFP_VERSION = 4;
 export const OFPT = {
@@ -70,8 +86,6 @@ export const OFPCML_NO_BUFFER = 0xffff;
 export const OFPPC_PORT_DOWN = 1;
 export const OFPPS_LINK_DOWN = 1;
 export const FLOW_CMD = { ADD: 0, MODIFY: 1, MODIFY_STRICT: 2, DELETE: 3, DELETE_STRICT: 4 } as const;
-const MP_FLOW = 1;
-const MP_PORT_DESC = 13;
 
 export const ERROR_TYPES: string[] = [
   'OFPET_HELLO_FAILED',
@@ -195,7 +209,7 @@ export interface WireFlowStats {
   packetCount: bigint;
   byteCount: bigint;
   match: FlowMatch;
-  /** OXM fields this layer does not model, as "oxm<field>" names; a flow with any is never ours */
+  /** OXM fields the core does not model, by name; a flow with any is never ours */
   unknownFields: string[];
   apply: Action[];
   gotoTable?: number;
@@ -233,34 +247,21 @@ export class WireDecodeError extends Error {
   override name = 'WireDecodeError';
 }
 
+const asWireError = (err: unknown): unknown =>
+  err instanceof OfpDecodeError ? new WireDecodeError(err.message) : err;
+
 /** Splits a byte stream into whole OpenFlow messages. */
 export class WireFramer {
-  private buf: Buffer = Buffer.alloc(0);
+  private readonly framer = new OfpFramer();
 
   push(chunk: Buffer): Buffer[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    const out: Buffer[] = [];
-    while (this.buf.length >= 8) {
-      const len = this.buf.readUInt16BE(2);
-      if (len < 8) throw new WireDecodeError(`message length ${len} < 8`);
-      if (this.buf.length < len) break;
-      out.push(this.buf.subarray(0, len));
-      this.buf = this.buf.subarray(len);
+    try {
+      return this.framer.push(chunk);
+    } catch (err) {
+      throw asWireError(err);
     }
-    return out;
   }
 }
-
-function header(type: number, length: number, xid: number): Buffer {
-  const b = Buffer.alloc(length);
-  b.writeUInt8(OFP_VERSION, 0);
-  b.writeUInt8(type, 1);
-  b.writeUInt16BE(length, 2);
-  b.writeUInt32BE(xid >>> 0, 4);
-  return b;
-}
-
-const pad8 = (n: number) => (n + 7) & ~7;
 
 export function macToBytes(mac: string): Buffer {
   const parts = mac.split(':');
@@ -268,207 +269,131 @@ export function macToBytes(mac: string): Buffer {
   return Buffer.from(parts.map((p) => Number.parseInt(p, 16)));
 }
 
-export function bytesToMac(b: Buffer): string {
-  return [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+// ---- core shapes <-> codec shapes ----
+
+/** Match fields in prerequisite order (OVS rejects e.g. ipv4_dst before eth_type). */
+const MATCH_FIELDS: [keyof FlowMatch, string][] = [
+  ['inPort', 'in_port'],
+  ['ethDst', 'eth_dst'],
+  ['ethSrc', 'eth_src'],
+  ['ethType', 'eth_type'],
+  ['ipProto', 'ip_proto'],
+  ['ipv4Dst', 'ipv4_dst'],
+  ['arpTpa', 'arp_tpa'],
+];
+
+export function toMatch(m: FlowMatch): Match {
+  const fields: Record<string, OxmValue> = {};
+  for (const [k, name] of MATCH_FIELDS) {
+    const v = m[k];
+    if (v !== undefined) fields[name] = typeof v === 'string' ? v.toLowerCase() : v;
+  }
+  return matchOf(fields);
 }
 
-export function ipv4ToBytes(ip: string): Buffer {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
-    throw new Error(`bad IPv4 ${ip}`);
-  return Buffer.from(parts);
-}
-
-const bytesToIpv4 = (b: Buffer) => [...b.subarray(0, 4)].join('.');
-
-// OXM basic fields used by the controller's flows.
-const OXM = {
-  IN_PORT: 0,
-  ETH_DST: 3,
-  ETH_SRC: 4,
-  ETH_TYPE: 5,
-  IP_PROTO: 10,
-  IPV4_DST: 12,
-  ARP_TPA: 23,
-} as const;
-
-function oxm(field: number, value: Buffer): Buffer {
-  const b = Buffer.alloc(4 + value.length);
-  b.writeUInt16BE(0x8000, 0);
-  b.writeUInt8(field << 1, 2);
-  b.writeUInt8(value.length, 3);
-  value.copy(b, 4);
-  return b;
-}
-
-const u16 = (v: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v);
-  return b;
-};
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-};
-
-/** ofp_match with OXM fields in prerequisite order, padded to 8 bytes. */
-export function encodeMatch(m: FlowMatch): Buffer {
-  const fields: Buffer[] = [];
-  if (m.inPort !== undefined) fields.push(oxm(OXM.IN_PORT, u32(m.inPort)));
-  if (m.ethDst !== undefined) fields.push(oxm(OXM.ETH_DST, macToBytes(m.ethDst)));
-  if (m.ethSrc !== undefined) fields.push(oxm(OXM.ETH_SRC, macToBytes(m.ethSrc)));
-  if (m.ethType !== undefined) fields.push(oxm(OXM.ETH_TYPE, u16(m.ethType)));
-  if (m.ipProto !== undefined) fields.push(oxm(OXM.IP_PROTO, Buffer.from([m.ipProto])));
-  if (m.ipv4Dst !== undefined) fields.push(oxm(OXM.IPV4_DST, ipv4ToBytes(m.ipv4Dst)));
-  if (m.arpTpa !== undefined) fields.push(oxm(OXM.ARP_TPA, ipv4ToBytes(m.arpTpa)));
-  const body = Buffer.concat(fields);
-  const len = 4 + body.length;
-  const b = Buffer.alloc(pad8(len));
-  b.writeUInt16BE(1, 0);
-  b.writeUInt16BE(len, 2);
-  body.copy(b, 4);
-  return b;
-}
-
-function decodeMatch(buf: Buffer, off: number): { match: FlowMatch; unknown: string[]; size: number } {
-  const len = buf.readUInt16BE(off + 2);
-  if (len < 4 || off + len > buf.length) throw new WireDecodeError(`bad match length ${len}`);
-  const match: FlowMatch = {};
+function fromMatch(match: Match): { match: FlowMatch; unknown: string[] } {
+  const out: FlowMatch = {};
   const unknown: string[] = [];
-  let p = off + 4;
-  while (p + 4 <= off + len) {
-    const cls = buf.readUInt16BE(p);
-    const fh = buf.readUInt8(p + 2);
-    const flen = buf.readUInt8(p + 3);
-    const v = buf.subarray(p + 4, p + 4 + flen);
-    const field = fh >> 1;
-    if (cls !== 0x8000 || fh & 1) unknown.push(`oxm${cls.toString(16)}:${field}`);
-    else if (field === OXM.IN_PORT) match.inPort = v.readUInt32BE(0);
-    else if (field === OXM.ETH_DST) match.ethDst = bytesToMac(v);
-    else if (field === OXM.ETH_SRC) match.ethSrc = bytesToMac(v);
-    else if (field === OXM.ETH_TYPE) match.ethType = v.readUInt16BE(0);
-    else if (field === OXM.IP_PROTO) match.ipProto = v.readUInt8(0);
-    else if (field === OXM.IPV4_DST) match.ipv4Dst = bytesToIpv4(v);
-    else if (field === OXM.ARP_TPA) match.arpTpa = bytesToIpv4(v);
-    else unknown.push(`oxm${field}`);
-    p += 4 + flen;
-  }
-  return { match, unknown, size: pad8(len) };
-}
-
-export function encodeActions(actions: readonly Action[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const a of actions) {
-    if (a.type === 'output') {
-      const b = Buffer.alloc(16);
-      b.writeUInt16BE(0, 0);
-      b.writeUInt16BE(16, 2);
-      b.writeUInt32BE(a.port >>> 0, 4);
-      b.writeUInt16BE(a.port === OFPP.CONTROLLER ? OFPCML_NO_BUFFER : 0, 8);
-      parts.push(b);
-    } else if (a.type === 'set_eth_dst') {
-      const field = oxm(OXM.ETH_DST, macToBytes(a.mac));
-      const len = pad8(4 + field.length);
-      const b = Buffer.alloc(len);
-      b.writeUInt16BE(25, 0);
-      b.writeUInt16BE(len, 2);
-      field.copy(b, 4);
-      parts.push(b);
-    } else {
-      throw new Error(`cannot encode unknown action ${a.code}`);
+  for (const f of match.fields) {
+    if (isOpaqueOxm(f)) {
+      unknown.push(`oxm${f.oxmClass.toString(16)}:${f.oxmField}`);
+      continue;
     }
+    const known = f.mask === undefined ? MATCH_FIELDS.find(([, n]) => n === f.field) : undefined;
+    if (!known) {
+      unknown.push(f.field);
+      continue;
+    }
+    const [key] = known;
+    const v = f.value;
+    if (key === 'inPort' || key === 'ethType' || key === 'ipProto') out[key] = Number(v);
+    else out[key] = String(v).toLowerCase();
   }
-  return Buffer.concat(parts);
+  return { match: out, unknown };
 }
 
-function decodeActions(buf: Buffer, off: number, end: number): Action[] {
-  const out: Action[] = [];
-  let p = off;
-  while (p + 4 <= end) {
-    const t = buf.readUInt16BE(p);
-    const len = buf.readUInt16BE(p + 2);
-    if (len < 8) throw new WireDecodeError(`bad action length ${len}`);
-    if (t === 0) out.push({ type: 'output', port: buf.readUInt32BE(p + 4) });
-    else if (t === 25 && buf.readUInt8(p + 6) >> 1 === OXM.ETH_DST)
-      out.push({ type: 'set_eth_dst', mac: bytesToMac(buf.subarray(p + 8, p + 14)) });
-    else out.push({ type: 'unknown', code: t });
-    p += len;
-  }
+export function toActions(actions: readonly Action[]): OfpAction[] {
+  return actions.map((a): OfpAction => {
+    if (a.type === 'output') return output(a.port);
+    if (a.type === 'set_eth_dst')
+      return { type: 'set_field', field: { field: 'eth_dst', value: a.mac.toLowerCase() } };
+    throw new Error(`cannot encode unknown action ${a.code}`);
+  });
+}
+
+const ACTION_CODE: Record<string, number> = {
+  set_field: 25,
+  group: 22,
+  push_vlan: 17,
+  pop_vlan: 18,
+  experimenter: 0xffff,
+};
+
+function fromActions(actions: readonly OfpAction[]): Action[] {
+  return actions.map((a): Action => {
+    if (a.type === 'output') return { type: 'output', port: a.port };
+    if (
+      a.type === 'set_field' &&
+      !isOpaqueOxm(a.field) &&
+      a.field.field === 'eth_dst' &&
+      a.field.mask === undefined
+    )
+      return { type: 'set_eth_dst', mac: String(a.field.value).toLowerCase() };
+    return { type: 'unknown', code: ACTION_CODE[a.type] ?? 0xfffe };
+  });
+}
+
+function toInstructions(spec: FlowSpec): Instruction[] {
+  const out: Instruction[] = [];
+  if (spec.apply.length) out.push({ type: 'apply_actions', actions: toActions(spec.apply) });
+  if (spec.gotoTable !== undefined) out.push({ type: 'goto_table', table_id: spec.gotoTable });
   return out;
 }
 
-function encodeInstructions(spec: FlowSpec): Buffer {
-  const parts: Buffer[] = [];
-  if (spec.apply.length) {
-    const acts = encodeActions(spec.apply);
-    const b = Buffer.alloc(8 + acts.length);
-    b.writeUInt16BE(4, 0);
-    b.writeUInt16BE(8 + acts.length, 2);
-    acts.copy(b, 8);
-    parts.push(b);
-  }
-  if (spec.gotoTable !== undefined) {
-    const b = Buffer.alloc(8);
-    b.writeUInt16BE(1, 0);
-    b.writeUInt16BE(8, 2);
-    b.writeUInt8(spec.gotoTable, 4);
-    parts.push(b);
-  }
-  return Buffer.concat(parts);
+function fromPort(p: Port): WirePort {
+  return {
+    portNo: p.port_no,
+    hwAddr: p.hw_addr.toLowerCase(),
+    name: p.name,
+    config: p.config,
+    state: p.state,
+    currSpeedKbps: p.curr_speed,
+  };
 }
 
-export function encodeHello(xid: number): Buffer {
-  const b = header(OFPT.HELLO, 16, xid);
-  b.writeUInt16BE(1, 8); // OFPHET_VERSIONBITMAP
-  b.writeUInt16BE(8, 10);
-  b.writeUInt32BE(1 << OFP_VERSION, 12);
-  return b;
-}
+// ---- encoders ----
 
-export function encodeError(xid: number, errType: number, errCode: number, data: Buffer): Buffer {
-  const b = header(OFPT.ERROR, 12 + data.length, xid);
-  b.writeUInt16BE(errType, 8);
-  b.writeUInt16BE(errCode, 10);
-  data.copy(b, 12);
-  return b;
-}
+export const encodeHello = (xid: number): Buffer =>
+  encode({ type: 'hello', xid, elements: [{ type: 1, versions: [OFP_VERSION] }] });
 
-export function encodeEcho(type: 'request' | 'reply', xid: number, data: Buffer = Buffer.alloc(0)): Buffer {
-  const b = header(type === 'request' ? OFPT.ECHO_REQUEST : OFPT.ECHO_REPLY, 8 + data.length, xid);
-  data.copy(b, 8);
-  return b;
-}
+export const encodeError = (xid: number, errType: number, errCode: number, data: Buffer): Buffer =>
+  encode({ type: 'error', xid, err_type: errType, code: errCode, data });
 
-export const encodeFeaturesRequest = (xid: number) => header(OFPT.FEATURES_REQUEST, 8, xid);
-export const encodeBarrierRequest = (xid: number) => header(OFPT.BARRIER_REQUEST, 8, xid);
+export const encodeEcho = (kind: 'request' | 'reply', xid: number, data: Buffer = Buffer.alloc(0)): Buffer =>
+  encode({ type: kind === 'request' ? 'echo_request' : 'echo_reply', xid, data });
 
-export function encodeSetConfig(xid: number): Buffer {
-  const b = header(OFPT.SET_CONFIG, 12, xid);
-  b.writeUInt16BE(0, 8);
-  b.writeUInt16BE(OFPCML_NO_BUFFER, 10);
-  return b;
-}
-
-function multipartRequest(xid: number, mpType: number, body: Buffer): Buffer {
-  const b = header(OFPT.MULTIPART_REQUEST, 16 + body.length, xid);
-  b.writeUInt16BE(mpType, 8);
-  body.copy(b, 16);
-  return b;
-}
-
-export const encodePortDescRequest = (xid: number) => multipartRequest(xid, MP_PORT_DESC, Buffer.alloc(0));
+export const encodeFeaturesRequest = (xid: number) => encode({ type: 'features_request', xid });
+export const encodeBarrierRequest = (xid: number) => encode({ type: 'barrier_request', xid });
+export const encodeSetConfig = (xid: number) =>
+  encode({ type: 'set_config', xid, flags: 0, miss_send_len: OFPCML_NO_BUFFER });
+export const encodePortDescRequest = (xid: number) =>
+  encode({ type: 'multipart_request', xid, flags: 0, body: { kind: 'port_desc' } });
 
 export function encodeFlowStatsRequest(xid: number, cookie = 0n, cookieMask = 0n): Buffer {
-  const match = encodeMatch({});
-  const body = Buffer.alloc(32 + match.length);
-  body.writeUInt8(0xff, 0); // all tables
-  body.writeUInt32BE(OFPP.ANY, 4);
-  body.writeUInt32BE(OFPP.ANY, 8);
-  body.writeBigUInt64BE(cookie, 16);
-  body.writeBigUInt64BE(cookieMask, 24);
-  match.copy(body, 32);
-  return multipartRequest(xid, MP_FLOW, body);
+  return encode({
+    type: 'multipart_request',
+    xid,
+    flags: 0,
+    body: {
+      kind: 'flow',
+      table_id: 0xff,
+      out_port: OFPP.ANY,
+      out_group: OFPP.ANY,
+      cookie,
+      cookie_mask: cookieMask,
+      match: toMatch({}),
+    },
+  });
 }
 
 export interface FlowModOptions {
@@ -478,179 +403,163 @@ export interface FlowModOptions {
 }
 
 export function encodeFlowMod(xid: number, spec: FlowSpec, opts: FlowModOptions): Buffer {
-  const match = encodeMatch(spec.match);
   const isDelete = opts.command === FLOW_CMD.DELETE || opts.command === FLOW_CMD.DELETE_STRICT;
-  const inst = isDelete ? Buffer.alloc(0) : encodeInstructions(spec);
-  const b = header(OFPT.FLOW_MOD, 48 + match.length + inst.length, xid);
-  b.writeBigUInt64BE(spec.cookie, 8);
-  b.writeBigUInt64BE(opts.cookieMask ?? 0n, 16);
-  b.writeUInt8(spec.tableId, 24);
-  b.writeUInt8(opts.command, 25);
-  b.writeUInt16BE(spec.idleTimeout ?? 0, 26);
-  b.writeUInt16BE(spec.hardTimeout ?? 0, 28);
-  b.writeUInt16BE(spec.priority, 30);
-  b.writeUInt32BE(NO_BUFFER, 32);
-  b.writeUInt32BE(opts.outPort ?? OFPP.ANY, 36);
-  b.writeUInt32BE(OFPP.ANY, 40); // out_group
-  b.writeUInt16BE(0, 44);
-  match.copy(b, 48);
-  inst.copy(b, 48 + match.length);
-  return b;
+  return encode({
+    type: 'flow_mod',
+    xid,
+    cookie: spec.cookie,
+    cookie_mask: opts.cookieMask ?? 0n,
+    table_id: spec.tableId,
+    command: opts.command,
+    idle_timeout: spec.idleTimeout ?? 0,
+    hard_timeout: spec.hardTimeout ?? 0,
+    priority: spec.priority,
+    buffer_id: NO_BUFFER,
+    out_port: opts.outPort ?? OFPP.ANY,
+    out_group: OFPP.ANY,
+    flags: 0,
+    match: toMatch(spec.match),
+    instructions: isDelete ? [] : toInstructions(spec),
+  });
 }
 
-export function encodePacketOut(
+export const encodePacketOut = (
   xid: number,
   inPort: number,
   actions: readonly Action[],
   data: Buffer,
-): Buffer {
-  const acts = encodeActions(actions);
-  const b = header(OFPT.PACKET_OUT, 24 + acts.length + data.length, xid);
-  b.writeUInt32BE(NO_BUFFER, 8);
-  b.writeUInt32BE(inPort >>> 0, 12);
-  b.writeUInt16BE(acts.length, 16);
-  acts.copy(b, 24);
-  data.copy(b, 24 + acts.length);
-  return b;
-}
+): Buffer =>
+  encode({
+    type: 'packet_out',
+    xid,
+    buffer_id: NO_BUFFER,
+    in_port: inPort,
+    actions: toActions(actions),
+    data,
+  });
 
-export function encodePortMod(xid: number, portNo: number, hwAddr: string, down: boolean): Buffer {
-  const b = header(OFPT.PORT_MOD, 40, xid);
-  b.writeUInt32BE(portNo >>> 0, 8);
-  macToBytes(hwAddr).copy(b, 16);
-  b.writeUInt32BE(down ? OFPPC_PORT_DOWN : 0, 24);
-  b.writeUInt32BE(OFPPC_PORT_DOWN, 28);
-  return b;
-}
+export const encodePortMod = (xid: number, portNo: number, hwAddr: string, down: boolean): Buffer =>
+  encode({
+    type: 'port_mod',
+    xid,
+    port_no: portNo,
+    hw_addr: hwAddr,
+    config: down ? OFPPC_PORT_DOWN : 0,
+    mask: OFPPC_PORT_DOWN,
+    advertise: 0,
+  });
 
-function decodePort(buf: Buffer, off: number): WirePort {
-  if (off + 64 > buf.length) throw new WireDecodeError('truncated ofp_port');
-  const nameRaw = buf.subarray(off + 16, off + 32);
-  const nul = nameRaw.indexOf(0);
-  return {
-    portNo: buf.readUInt32BE(off),
-    hwAddr: bytesToMac(buf.subarray(off + 8, off + 14)),
-    name: nameRaw.subarray(0, nul < 0 ? 16 : nul).toString('latin1'),
-    config: buf.readUInt32BE(off + 32),
-    state: buf.readUInt32BE(off + 36),
-    currSpeedKbps: buf.readUInt32BE(off + 56),
-  };
-}
+// ---- decoder ----
 
-function decodeFlowStats(buf: Buffer, off: number, end: number): WireFlowStats[] {
-  const out: WireFlowStats[] = [];
-  let p = off;
-  while (p + 56 <= end) {
-    const len = buf.readUInt16BE(p);
-    if (len < 56 || p + len > end) throw new WireDecodeError(`bad flow stats length ${len}`);
-    const { match, unknown, size } = decodeMatch(buf, p + 48);
-    const fs: WireFlowStats = {
-      tableId: buf.readUInt8(p + 2),
-      durationSec: buf.readUInt32BE(p + 4),
-      priority: buf.readUInt16BE(p + 12),
-      idleTimeout: buf.readUInt16BE(p + 14),
-      hardTimeout: buf.readUInt16BE(p + 16),
-      cookie: buf.readBigUInt64BE(p + 24),
-      packetCount: buf.readBigUInt64BE(p + 32),
-      byteCount: buf.readBigUInt64BE(p + 40),
-      match,
-      unknownFields: unknown,
-      apply: [],
-    };
-    let q = p + 48 + size;
-    while (q + 4 <= p + len) {
-      const it = buf.readUInt16BE(q);
-      const ilen = buf.readUInt16BE(q + 2);
-      if (ilen < 8) throw new WireDecodeError(`bad instruction length ${ilen}`);
-      if (it === 1) fs.gotoTable = buf.readUInt8(q + 4);
-      else if (it === 4) fs.apply.push(...decodeActions(buf, q + 8, q + ilen));
-      else fs.apply.push({ type: 'unknown', code: 1000 + it });
-      q += ilen;
-    }
-    out.push(fs);
-    p += len;
+/** A HELLO of any version: its header version and VERSIONBITMAP, if any. */
+function decodeForeignHello(buf: Buffer, xid: number): WireMessage {
+  const version = buf.readUInt8(0);
+  let bitmap: number | undefined;
+  let p = 8;
+  while (p + 4 <= buf.length) {
+    const et = buf.readUInt16BE(p);
+    const el = buf.readUInt16BE(p + 2);
+    if (el < 4) break;
+    if (et === 1 && el >= 8 && p + 8 <= buf.length) bitmap = buf.readUInt32BE(p + 4);
+    p += (el + 7) & ~7;
   }
-  return out;
+  return { type: 'hello', xid, version, bitmap };
+}
+
+function fromCodec(m: OfpMessage, ofType: number): WireMessage {
+  const xid = m.xid;
+  switch (m.type) {
+    case 'hello': {
+      const versions = m.elements.find((e) => e.type === 1)?.versions;
+      const bitmap = versions?.reduce((acc, v) => (acc | (1 << v)) >>> 0, 0);
+      return { type: 'hello', xid, version: OFP_VERSION, bitmap };
+    }
+    case 'error':
+      return { type: 'error', xid, errType: m.err_type, errCode: m.code, data: m.data };
+    case 'echo_request':
+    case 'echo_reply':
+      return { type: m.type, xid, data: m.data };
+    case 'features_reply':
+      return {
+        type: 'features_reply',
+        xid,
+        datapathId: m.datapath_id,
+        nBuffers: m.n_buffers,
+        nTables: m.n_tables,
+        auxiliaryId: m.auxiliary_id,
+      };
+    case 'packet_in':
+      return {
+        type: 'packet_in',
+        xid,
+        reason: m.reason,
+        tableId: m.table_id,
+        cookie: m.cookie,
+        inPort: fromMatch(m.match).match.inPort ?? 0,
+        data: m.data,
+      };
+    case 'port_status':
+      return { type: 'port_status', xid, reason: m.reason, port: fromPort(m.desc) };
+    case 'multipart_reply': {
+      const more = (m.flags & 1) === 1;
+      if (m.body.kind === 'port_desc')
+        return { type: 'port_desc_reply', xid, more, ports: m.body.body.map(fromPort) };
+      if (m.body.kind === 'flow') {
+        const flows = m.body.body.map((f): WireFlowStats => {
+          const { match, unknown } = fromMatch(f.match);
+          const apply: Action[] = [];
+          let gotoTable: number | undefined;
+          for (const i of f.instructions) {
+            if (i.type === 'apply_actions') apply.push(...fromActions(i.actions));
+            else if (i.type === 'goto_table') gotoTable = i.table_id;
+            else apply.push({ type: 'unknown', code: 1000 });
+          }
+          return {
+            tableId: f.table_id,
+            durationSec: f.duration_sec,
+            priority: f.priority,
+            idleTimeout: f.idle_timeout,
+            hardTimeout: f.hard_timeout,
+            cookie: f.cookie,
+            packetCount: f.packet_count,
+            byteCount: f.byte_count,
+            match,
+            unknownFields: unknown,
+            apply,
+            gotoTable,
+          };
+        });
+        return { type: 'flow_stats_reply', xid, more, flows };
+      }
+      return { type: 'other', xid, ofType, version: OFP_VERSION };
+    }
+    case 'barrier_reply':
+      return { type: 'barrier_reply', xid };
+    default:
+      return { type: 'other', xid, ofType, version: OFP_VERSION };
+  }
 }
 
 /** Decodes one whole message (as split by WireFramer). Throws WireDecodeError on malformed input. */
 export function decodeMessage(buf: Buffer): WireMessage {
   if (buf.length < 8) throw new WireDecodeError('short header');
   const version = buf.readUInt8(0);
-  const type = buf.readUInt8(1);
-  const len = buf.readUInt16BE(2);
+  const ofType = buf.readUInt8(1);
   const xid = buf.readUInt32BE(4);
-  if (len !== buf.length) throw new WireDecodeError(`length ${len} != ${buf.length}`);
-  try {
-    if (type === OFPT.HELLO) {
-      let bitmap: number | undefined;
-      let p = 8;
-      while (p + 4 <= len) {
-        const et = buf.readUInt16BE(p);
-        const el = buf.readUInt16BE(p + 2);
-        if (el < 4) break;
-        if (et === 1 && el >= 8) bitmap = buf.readUInt32BE(p + 4);
-        p += pad8(el);
-      }
-      return { type: 'hello', xid, version, bitmap };
-    }
-    if (version !== OFP_VERSION) return { type: 'other', xid, ofType: type, version };
-    switch (type) {
-      case OFPT.ERROR:
-        return {
-          type: 'error',
-          xid,
-          errType: buf.readUInt16BE(8),
-          errCode: buf.readUInt16BE(10),
-          data: buf.subarray(12),
-        };
-      case OFPT.ECHO_REQUEST:
-        return { type: 'echo_request', xid, data: buf.subarray(8) };
-      case OFPT.ECHO_REPLY:
-        return { type: 'echo_reply', xid, data: buf.subarray(8) };
-      case OFPT.FEATURES_REPLY:
-        if (len < 32) throw new WireDecodeError('short features_reply');
-        return {
-          type: 'features_reply',
-          xid,
-          datapathId: buf.readBigUInt64BE(8),
-          nBuffers: buf.readUInt32BE(16),
-          nTables: buf.readUInt8(20),
-          auxiliaryId: buf.readUInt8(21),
-        };
-      case OFPT.PACKET_IN: {
-        const { match, size } = decodeMatch(buf, 24);
-        return {
-          type: 'packet_in',
-          xid,
-          reason: buf.readUInt8(14),
-          tableId: buf.readUInt8(15),
-          cookie: buf.readBigUInt64BE(16),
-          inPort: match.inPort ?? 0,
-          data: buf.subarray(24 + size + 2),
-        };
-      }
-      case OFPT.PORT_STATUS:
-        return { type: 'port_status', xid, reason: buf.readUInt8(8), port: decodePort(buf, 16) };
-      case OFPT.MULTIPART_REPLY: {
-        const mp = buf.readUInt16BE(8);
-        const more = (buf.readUInt16BE(10) & 1) === 1;
-        if (mp === MP_PORT_DESC) {
-          const ports: WirePort[] = [];
-          for (let p = 16; p + 64 <= len; p += 64) ports.push(decodePort(buf, p));
-          return { type: 'port_desc_reply', xid, more, ports };
-        }
-        if (mp === MP_FLOW)
-          return { type: 'flow_stats_reply', xid, more, flows: decodeFlowStats(buf, 16, len) };
-        return { type: 'other', xid, ofType: type, version };
-      }
-      case OFPT.BARRIER_REPLY:
-        return { type: 'barrier_reply', xid };
-      default:
-        return { type: 'other', xid, ofType: type, version };
-    }
-  } catch (err) {
-    if (err instanceof WireDecodeError) throw err;
-    throw new WireDecodeError(`malformed ${TYPE_NAMES[type] ?? type}: ${(err as Error).message}`);
+  if (buf.readUInt16BE(2) !== buf.length)
+    throw new WireDecodeError(`length ${buf.readUInt16BE(2)} != ${buf.length}`);
+  if (version !== OFP_VERSION) {
+    if (ofType === OFPT.HELLO) return decodeForeignHello(buf, xid);
+    return { type: 'other', xid, ofType, version };
   }
+  let m: OfpMessage;
+  try {
+    m = decode(buf);
+  } catch (err) {
+    const e = asWireError(err);
+    if (e instanceof WireDecodeError)
+      throw new WireDecodeError(`malformed ${TYPE_NAMES[ofType] ?? ofType}: ${e.message}`);
+    throw e;
+  }
+  return fromCodec(m, ofType);
 }
