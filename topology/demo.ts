@@ -123,7 +123,7 @@ export async function runDemo(values: Values): Promise<number> {
     );
 
     const start = Date.now();
-    let phase = 'traffic';
+    let phase = 'connecting';
     let lastPrint = 0;
     const progress = () => {
       const replies = events.filter((e) => e.ev === 'reply');
@@ -149,6 +149,22 @@ export async function runDemo(values: Values): Promise<number> {
       const until = Date.now() + ms;
       while (Date.now() < until && !interrupted) await sleep(Math.min(100, until - Date.now()));
     };
+    // every connection answered once before the clock starts (node startup is slow on a busy machine)
+    const warmDeadline = Date.now() + 60_000;
+    const answered = () =>
+      new Set(events.filter((e) => e.ev === 'reply').map((e) => `${e.client}#${e.conn}`)).size;
+    while (answered() < nConns && Date.now() < warmDeadline && !interrupted) {
+      if (events.some((e) => e.ev !== 'open' && e.ev !== 'reply')) break;
+      await sleep(50);
+    }
+    if (answered() < nConns) {
+      clearInterval(ticker);
+      throw new Error(
+        `only ${answered()}/${nConns} client connections got an answer from the service before the failure; ` +
+          `client events: ${JSON.stringify(events.filter((e) => e.ev !== 'reply').slice(0, 6))}`,
+      );
+    }
+    phase = 'traffic';
     await wait(beforeMs);
 
     // 3. the service node dies
