@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { main } from '../../topology/cli.js';
 
 const TOKEN = 'tok-123';
 const dir = mkdtempSync(join(tmpdir(), 'nonstop-opscli-'));
@@ -146,30 +147,80 @@ t.teardown(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Runs the CLI's main() in this process (a subprocess per call costs seconds under tsx) with
+ * its stdout/stderr captured and the environment set for the call; one test below also runs the
+ * real entry point as a subprocess.
+ */
+let queue: Promise<unknown> = Promise.resolve();
 function cli(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
+  const runOne = async () => {
+    const vars: Record<string, string> = {
+      NONSTOP_CONTROLLER_URL: base,
+      NONSTOP_AGENT_URL: base,
+      NONSTOP_API_TOKEN: TOKEN,
+      NONSTOP_CONFIG: join(dir, 'none.json'),
+      ...env,
+    };
+    const saved: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(vars)) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+    let stdout = '';
+    let stderr = '';
+    const outWrite = process.stdout.write;
+    const errWrite = process.stderr.write;
+    process.stdout.write = ((c: string | Uint8Array) => {
+      stdout += String(c);
+      return true;
+    }) as typeof process.stdout.write;
+    process.stderr.write = ((c: string | Uint8Array) => {
+      stderr += String(c);
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const code = await main(args);
+      return { code, stdout, stderr };
+    } finally {
+      process.stdout.write = outWrite;
+      process.stderr.write = errWrite;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  };
+  const p = queue.then(runOne, runOne);
+  queue = p.catch(() => {});
+  return p;
+}
+
+t.test('the real entry point runs as a program', async (t) => {
+  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'topology/cli.ts', ...args],
+      ['--import', 'tsx', 'topology/cli.ts', 'switches', '--json'],
       {
-        env: {
-          ...process.env,
-          NONSTOP_CONTROLLER_URL: base,
-          NONSTOP_AGENT_URL: base,
-          NONSTOP_API_TOKEN: TOKEN,
-          NONSTOP_CONFIG: join(dir, 'none.json'),
-          ...env,
-        },
+        env: { ...process.env, NONSTOP_CONTROLLER_URL: base, NONSTOP_CONFIG: join(dir, 'none.json') },
         timeout: 30_000,
       },
       (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
-}
+  t.equal(r.code, 0, r.stderr);
+  t.equal(JSON.parse(r.stdout)[0].dpid, '0000000000000001');
+  const bad = await new Promise<number>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'topology/cli.ts', 'nope'], { timeout: 30_000 }, (err) =>
+      resolve(err ? ((err as { code?: number }).code ?? 1) : 0),
+    );
+  });
+  t.equal(bad, 2, 'exit code 2 for usage errors');
+});
 
 t.test('help everywhere', async (t) => {
   const top = await cli(['--help']);
