@@ -2,6 +2,7 @@
 // HTTP analyzer) on a generated capture of >= 2,000,000 packets over 10,000 connections, vs
 // `tcpdump -r FILE -w /dev/null` on the same file; then memory per tracked connection with
 // 100,000 live connections. Run: npx tsx bench/track.ts [--packets N] [--connections N]
+// [--live N] [--protocol http|generic]
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,11 +33,14 @@ const { values } = parseArgs({
     packets: { type: 'string', default: '2000000' },
     connections: { type: 'string', default: '10000' },
     live: { type: 'string', default: '100000' },
+    /** analyzer for port 80: http (default) or generic (TCP tracking alone) */
+    protocol: { type: 'string', default: 'http' },
   },
 });
 const PACKETS = Number(values.packets);
 const CONNS = Number(values.connections);
 const LIVE = Number(values.live);
+const PROTOCOL = values.protocol === 'generic' ? 'generic' : 'http';
 const SERVICE = { ip: '10.0.0.10', port: 80 };
 const REQ = Buffer.from('GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n');
 const REP = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: 62\r\n\r\n${'x'.repeat(62)}`);
@@ -131,7 +135,11 @@ function generate(path: string): number {
 }
 
 function pipelineRun(path: string) {
-  const table = new ConnectionTable({ services: [SERVICE], maxEntries: 2 * CONNS });
+  const table = new ConnectionTable({
+    services: [SERVICE],
+    maxEntries: 2 * CONNS,
+    protocols: { 80: PROTOCOL },
+  });
   const pipeline = new Pipeline(table, (f) => f.tsMs);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -188,7 +196,7 @@ try {
   const best = runs.reduce((a, b) => (b.wall < a.wall ? b : a));
   const pps = best.frames / best.wall;
   console.log(
-    `agent pipeline: ${best.frames.toLocaleString()} packets in ${best.wall.toFixed(2)} s (cpu ${best.cpu.toFixed(2)} s) = ${Math.round(pps).toLocaleString()} packets/s (best of 3; runs ${runs.map((r) => r.wall.toFixed(2)).join(', ')} s)`,
+    `agent pipeline (${PROTOCOL} analyzer): ${best.frames.toLocaleString()} packets in ${best.wall.toFixed(2)} s (cpu ${best.cpu.toFixed(2)} s) = ${Math.round(pps).toLocaleString()} packets/s (best of 3; runs ${runs.map((r) => r.wall.toFixed(2)).join(', ')} s)`,
   );
   const restorable = best.table.verdicts(0).filter((v) => v.restorable).length;
   console.log(
