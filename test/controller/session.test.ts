@@ -119,7 +119,9 @@ t.test('garbage disconnects only the switch that sent it', async (t) => {
 });
 
 t.test('echo keepalive both ways and dead-peer timeout', async (t) => {
-  const { c, fake } = await setup(t);
+  // Requests must outlive the dead-peer timeout here, or a slow machine closes the silent
+  // switch for a request timeout first.
+  const { c, fake } = await setup(t, { requestTimeoutMs: 5000 });
   const live = fake({ dpid: 20n });
   await until('connected', () => c.listSwitches().length === 1);
   live.send(ofMessage(OFPT.ECHO_REQUEST, 77, Buffer.from('ping')));
