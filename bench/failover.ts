@@ -58,7 +58,8 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     await startAgent(s, { restore: mode === 'restore' });
     await sleep(300);
     const clients = startClients(s, { connections: n, intervalMs: interval, reconnect: mode === 'baseline' });
-    await sleep(Number(values['warmup-ms']) + n); // 1 ms per connection to connect them all
+    await clients.ready;
+    await sleep(Number(values['warmup-ms']));
     const killedAt = performance.now();
     await killServiceNode(s);
     let report: FailoverReport | undefined;
@@ -150,7 +151,8 @@ async function runMechanics(n: number): Promise<Row> {
       localPort: 80,
     });
     const clients = startClients({ client, service }, { connections: n, intervalMs: interval });
-    await sleep(Number(values['warmup-ms']) + n);
+    await clients.ready;
+    await sleep(Number(values['warmup-ms']));
     // the service node dies: link first, then the process (silently: its sockets in repair mode)
     await service.exec('ip', ['link', 'set', service.ifname, 'down']);
     const dumpedAt = performance.now();

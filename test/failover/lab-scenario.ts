@@ -237,6 +237,8 @@ export async function agentCall(
 
 export interface ClientRun {
   proc: LabProcess;
+  /** resolves when every connection has had its first response */
+  ready: Promise<void>;
   /** resolves with the summary after stop() */
   stop(): Promise<ClientSummary>;
 }
@@ -282,11 +284,25 @@ export function startClients(
   ]);
   const proc = s.client.spawn(node, args, { stdio: 'pipe', cwd: REPO });
   let out = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    void proc.exited.then(() =>
+      reject(new Error(`clients exited before all connections were answered: ${out}`)),
+    );
+    setTimeout(
+      () => reject(new Error(`not every client connection answered within 30 s: ${out}`)),
+      30_000,
+    ).unref();
+  });
+  ready.catch(() => {});
   proc.child.stdout?.on('data', (d) => {
     out += d;
+    if (out.includes('"ready":true')) markReady();
   });
   return {
     proc,
+    ready,
     async stop() {
       process.kill(proc.pid, 'SIGUSR2');
       await proc.exited;
