@@ -1,0 +1,36 @@
+// Issue 5, 7d: the service hangs (nginx SIGSTOPped, link up): the heartbeat detects it, the
+// agent fences the service and fails over; keep-alive clients carry on, including requests
+// the hung nginx had received but never answered (replayed from the restored receive queue).
+import t from 'tap';
+import { createTestLab } from '../helpers/lab.js';
+import { sleep, waitForReport } from './e2e-helpers.js';
+import { buildScenario, startAgent, startClients } from './lab-scenario.js';
+
+t.test('d: a hung service is detected by heartbeat, fenced and taken over', async (t) => {
+  const lab = await createTestLab(t);
+  const s = await buildScenario(lab);
+  await startAgent(s);
+  await sleep(300);
+  const clients = startClients(s, { connections: 10, intervalMs: 20 });
+  await clients.ready;
+  await sleep(1000);
+  process.kill(-s.serviceNginx.pid, 'SIGSTOP');
+  const report = await waitForReport(s);
+  await sleep(2000);
+  const summary = await clients.stop();
+  process.kill(-s.serviceNginx.pid, 'SIGCONT');
+
+  t.equal(report.outcome, 'completed', `failover completed: ${report.error ?? ''}`);
+  t.equal(report.trigger.kind, 'liveness');
+  t.match(report.trigger.reason, /heartbeats failed/, 'detected by heartbeats');
+  t.equal(report.steps.find((x) => x.name === 'fence')?.ok, true, 'the service was fenced');
+  for (const c of summary.connections) {
+    t.equal(c.localPorts.length, 1, `client ${c.index}: one socket`);
+    t.same(c.errors, [], `client ${c.index}: no error`);
+    t.same(c.badResponses, [], `client ${c.index}: every response correct`);
+    t.equal(c.responses, c.requests, `client ${c.index}: exactly one response per request`);
+  }
+  const replayed = report.connections.filter((c) => c.outcome === 'restored' && (c.recvQueueBytes ?? 0) > 0);
+  t.comment(`${replayed.length} connections had an unanswered request replayed`);
+  t.ok(replayed.length > 0, 'unanswered requests were replayed from the receive queue');
+});
