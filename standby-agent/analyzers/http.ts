@@ -39,22 +39,35 @@ class MessageFramer {
       switch (this.state) {
         case 'head': {
           if (this.headLen === 0) this.msgStart = at;
-          // Look for the end of the head across chunk boundaries (keep the last 3 bytes in view).
-          const prev = this.headLen > 0 ? Buffer.concat(this.head) : Buffer.alloc(0);
-          const joined = Buffer.concat([prev.subarray(Math.max(0, prev.length - 3)), data.subarray(i)]);
-          const idx = joined.indexOf(CRLFCRLF);
-          const carried = Math.min(3, prev.length);
-          if (idx < 0) {
-            this.head.push(data.subarray(i));
-            this.headLen += data.length - i;
-            if (this.headLen > MAX_HEAD) {
-              this.onError('HTTP header block larger than 64 KiB');
-              return;
+          // Look for the end of the head; across chunk boundaries only when a head is already
+          // pending (keep its last 3 bytes in view), otherwise in place without copying.
+          let take: number;
+          if (this.headLen === 0) {
+            const idx = data.indexOf(CRLFCRLF, i);
+            if (idx < 0) {
+              this.head.push(data.subarray(i));
+              this.headLen += data.length - i;
+              i = data.length;
+              break;
             }
-            i = data.length;
-            break;
+            take = idx + 4 - i;
+          } else {
+            const prev = Buffer.concat(this.head);
+            const carried = Math.min(3, prev.length);
+            const joined = Buffer.concat([prev.subarray(prev.length - carried), data.subarray(i)]);
+            const idx = joined.indexOf(CRLFCRLF);
+            if (idx < 0) {
+              this.head.push(data.subarray(i));
+              this.headLen += data.length - i;
+              if (this.headLen > MAX_HEAD) {
+                this.onError('HTTP header block larger than 64 KiB');
+                return;
+              }
+              i = data.length;
+              break;
+            }
+            take = idx + 4 - carried;
           }
-          const take = idx + 4 - carried;
           this.head.push(data.subarray(i, i + take));
           const headText = Buffer.concat(this.head).toString('latin1');
           this.head = [];
@@ -148,15 +161,17 @@ class MessageFramer {
   }
 }
 
-function headerValue(head: string, name: string): string | undefined {
-  const re = new RegExp(`^${name}:[ \\t]*(.*?)[ \\t]*$`, 'im');
+const TRANSFER_ENCODING = /^transfer-encoding:[ \t]*(.*?)[ \t]*$/im;
+const CONTENT_LENGTH = /^content-length:[ \t]*(.*?)[ \t]*$/im;
+
+function headerValue(head: string, re: RegExp): string | undefined {
   return re.exec(head)?.[1];
 }
 
 function bodyModeFromHeaders(head: string): BodyMode | string {
-  const te = headerValue(head, 'transfer-encoding');
+  const te = headerValue(head, TRANSFER_ENCODING);
   if (te && /chunked\s*$/i.test(te)) return { kind: 'chunked' };
-  const cl = headerValue(head, 'content-length');
+  const cl = headerValue(head, CONTENT_LENGTH);
   if (cl !== undefined) {
     if (!/^\d+$/.test(cl)) return `bad Content-Length "${cl}"`;
     return { kind: 'length', n: Number(cl) };
