@@ -253,6 +253,7 @@ export interface ClientConnSummary {
   closes: number;
   maxGapMs: number;
   maxGapEndMs: number;
+  lastResponseMs: number;
   reconnects: number;
   firstErrorMs?: number;
   firstResponseAfterErrorMs?: number;
