@@ -122,3 +122,29 @@ t.test('libnfs against ganesha: NFSv3 procedures and file handles', (t) => {
   t.not(catEx[6].request.details?.fh, catEx[1].request.details?.fh);
   t.end();
 });
+
+t.test('same result when every recorded stream is fed one byte at a time', (t) => {
+  const files = [
+    ['http-curl.pcap', 80],
+    ['http-pipeline.pcap', 80],
+    ['http-wrk.pcap', 80],
+    ['smb2-smbclient.pcap', 445],
+    ['nfs3-libnfs.pcap', 2049],
+  ] as const;
+  const snapshot = (cs: RecordedConnection[]) =>
+    cs.map((c) => {
+      const v = c.analyzer.view();
+      return {
+        exchanges: v.exchanges,
+        dropped: v.droppedExchanges,
+        replayFrom: v.replayFrom,
+        replyBoundary: v.replyBoundary,
+        analysable: v.analysable,
+        pending: v.pendingRequestBytes()?.toString('hex'),
+      };
+    });
+  for (const [f, port] of files) {
+    t.same(snapshot(analyzePcap(fixture(f), port, 1)), snapshot(analyzePcap(fixture(f), port)), f);
+  }
+  t.end();
+});

@@ -15,7 +15,8 @@ export interface RecordedConnection {
 
 const u32 = (n: number) => n >>> 0;
 
-export function analyzePcap(path: string, serverPort: number): RecordedConnection[] {
+/** pieceSize: feed each segment's bytes in pieces of at most this size (split-boundary tests) */
+export function analyzePcap(path: string, serverPort: number, pieceSize = Infinity): RecordedConnection[] {
   const conns = new Map<
     string,
     RecordedConnection & {
@@ -51,7 +52,9 @@ export function analyzePcap(path: string, serverPort: number): RecordedConnectio
     if (seg.payload.length > 0 && off + seg.payload.length > c.next[dir]) {
       if (off > c.next[dir]) throw new Error(`gap in ${client} ${dir}: capture lost a segment`);
       const data = seg.payload.subarray(c.next[dir] - off);
-      c.analyzer.onData(dir, c.next[dir], data);
+      for (let i = 0; i < data.length; i += Math.min(pieceSize, data.length)) {
+        c.analyzer.onData(dir, c.next[dir] + i, data.subarray(i, i + Math.min(pieceSize, data.length)));
+      }
       c.next[dir] += data.length;
     }
     const peerIsn = c.isn.toClient;
