@@ -10,6 +10,7 @@ import type { Json } from './big-json.js';
 const LENGTHS = new Set(['len', 'length', 'actions_len']);
 const OPAQUE_REST = Symbol('opaque rest');
 type View = Record<string, unknown> & { [OPAQUE_REST]?: boolean };
+// biome-ignore lint/suspicious/noExplicitAny: walks arbitrary decoded structures
 type AnyObj = Record<string, any>;
 
 const MP_CLASSES: Record<string, [string, keyof typeof OFPMP]> = {};
