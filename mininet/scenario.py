@@ -115,6 +115,21 @@ class PrivateOvs:
                         pass
 
 
+def kill_in_netns(netns):
+    """Whatever still runs in a Mininet host's network namespace after net.stop() (daemons that
+    left their parent, such as nginx workers) is ours: kill it by PID."""
+    if not netns:
+        return
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if os.readlink('/proc/%s/ns/net' % entry) in netns:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
+
+
 def api(sock, token, method, path, body=None):
     cmd = ['curl', '-s', '--max-time', '30', '--unix-socket', sock, '-X', method, '-H', 'authorization: Bearer ' + token,
            '-w', '\n%{http_code}']
@@ -263,7 +278,10 @@ def main():
             wait_for('agent API', lambda: api(agent_sock, token, 'GET', '/v1/status')[0] == 200)
             s = net.get(service['name'])
             s.cmd('ip link set %s-eth0 down' % service['name'])
-            s.cmd('pkill -9 -f "nginx-%s/nginx.conf"' % service['name'])
+            # the node dies whole: its nginx master and workers (a worker's command line does not
+            # name the config, so stop the master first, then kill its children, then the master)
+            pidfile = os.path.join(args.workdir, 'nginx-%s' % service['name'], 'nginx.pid')
+            s.cmd('p=$(cat %s); kill -STOP $p; pkill -9 -P $p; kill -9 $p' % pidfile)
             code, report = api(agent_sock, token, 'POST', '/v1/failover', {})
             after = c.cmd('curl -s --max-time 5 http://%s/who' % svc_ip).strip()
             checks['failover'] = {'ok': code == 200 and after == standby['name'], 'status': code,
@@ -272,7 +290,13 @@ def main():
     except Exception as e:  # noqa: BLE001 - reported in the JSON result
         result['error'] = '%s: %s' % (type(e).__name__, e)
     finally:
+        host_netns = set()
         if net is not None:
+            for h in net.hosts:
+                try:
+                    host_netns.add(os.readlink('/proc/%d/ns/net' % h.pid))
+                except OSError:
+                    pass
             try:
                 net.stop()
             except Exception as e:  # noqa: BLE001
@@ -283,6 +307,7 @@ def main():
                 p.wait(timeout=3)
             except Exception:  # noqa: BLE001
                 p.kill()
+        kill_in_netns(host_netns)
         if ovs is not None:
             ovs.stop()
     result['ok'] = ('error' not in result and bool(checks) and all(v['ok'] for v in checks.values())
