@@ -1,9 +1,9 @@
 // ONC RPC over TCP (RFC 5531): record marking with multi-fragment records, CALL/REPLY paired by
 // xid (replies may come out of order); NFSv3 procedures named, file handles of calls that
 // carry one kept in the exchange details.
-import { ExchangeLog } from './exchange-log.js';
-import { RecordFramer, type RecordHandlers } from './record-framer.js';
-import type { AnalyzerView, AppMessage, Direction, Exchange, FifoLimits, StreamAnalyzer } from './types.js';
+import { RecordStreamAnalyzer } from './record-analyzer.js';
+import { RecordFramer } from './record-framer.js';
+import type { AppMessage, Exchange, FifoLimits } from './types.js';
 
 const MAX_RECORD = 64 * 1024 * 1024;
 const NFS_PROGRAM = 100003;
@@ -42,63 +42,23 @@ class RpcRecordFramer extends RecordFramer {
   }
 }
 
-export class OncRpcAnalyzer implements StreamAnalyzer {
+export class OncRpcAnalyzer extends RecordStreamAnalyzer {
   readonly protocol = 'oncrpc' as const;
-  private readonly log: ExchangeLog;
-  private readonly calls: RpcRecordFramer;
-  private readonly replies: RpcRecordFramer;
   private readonly pending = new Map<number, Exchange>();
-  private currentCall: Exchange | undefined;
-  private currentReply: AppMessage | undefined;
-  private error: string | undefined;
-  private started = false;
 
   constructor(limits: FifoLimits) {
-    this.log = new ExchangeLog(limits);
-    const fail = (r: string) => {
-      this.error ??= r;
-    };
-    const callHandlers: RecordHandlers = {
-      onRecord: (start, head, len) => this.onCall(start, head, len),
-      onRecordEnd: (end) => {
-        if (this.currentCall) {
-          this.currentCall.request.end = end;
-          this.currentCall.request.complete = true;
-          this.currentCall = undefined;
-        }
+    super(
+      limits,
+      'picked up mid-stream: RPC record marking cannot be trusted',
+      (h, peek) => new RpcRecordFramer(4, peek, h),
+      {
+        request: 256,
+        reply: 32,
       },
-      onError: fail,
-    };
-    const replyHandlers: RecordHandlers = {
-      onRecord: (start, head) => this.onReply(start, head),
-      onRecordEnd: (end) => {
-        const r = this.currentReply;
-        if (!r) return;
-        r.end = end;
-        r.complete = true;
-        this.currentReply = undefined;
-        const ex = this.log.exchanges.find((e) => e.reply === r);
-        if (ex) this.log.replyCompleted(ex);
-      },
-      onError: fail,
-    };
-    this.calls = new RpcRecordFramer(4, 256, callHandlers);
-    this.replies = new RpcRecordFramer(4, 32, replyHandlers);
+    );
   }
 
-  onData(dir: Direction, offset: number, data: Buffer): void {
-    if (dir === 'toServer') this.log.onRequestBytes(offset, data);
-    if (this.error || data.length === 0) return;
-    if (!this.started && offset > 0) {
-      this.error = 'picked up mid-stream: RPC record marking cannot be trusted';
-      return;
-    }
-    this.started = true;
-    if (dir === 'toServer') this.calls.push(offset, data);
-    else this.replies.push(offset, data);
-  }
-
-  private onCall(start: number, head: Buffer, _len: number): void {
+  protected onRequestRecord(start: number, head: Buffer): void {
     if (head.length < 24) {
       this.error ??= 'RPC call record too short';
       return;
@@ -130,10 +90,10 @@ export class OncRpcAnalyzer implements StreamAnalyzer {
     };
     const ex = this.log.addRequest(request);
     this.pending.set(xid, ex);
-    this.currentCall = ex;
+    this.currentRequests.push(ex);
   }
 
-  private onReply(start: number, head: Buffer): void {
+  protected onReplyRecord(start: number, head: Buffer): void {
     if (head.length < 8) {
       this.error ??= 'RPC reply record too short';
       return;
@@ -152,25 +112,11 @@ export class OncRpcAnalyzer implements StreamAnalyzer {
       key: String(xid),
       complete: false,
     };
-    this.currentReply = reply;
+    this.currentReplies.push({ ex, msg: reply });
     if (ex) {
       this.pending.delete(xid);
       this.log.setReply(ex, reply);
     }
-  }
-
-  onClientAck(offset: number): void {
-    this.log.onClientAck(offset);
-  }
-
-  view(): AnalyzerView {
-    return this.log.view(
-      'oncrpc',
-      this.error === undefined,
-      this.error,
-      this.error === undefined && this.replies.atBoundary,
-      this.calls.partialStart,
-    );
   }
 }
 

@@ -2,9 +2,9 @@
 // followed by NextCommand), requests and responses paired by MessageId, async interim replies
 // (STATUS_PENDING) marked interim. Encrypted (transform header) or compressed SMB3 cannot be
 // followed by a passive observer: the stream is then declared not analysable.
-import { ExchangeLog } from './exchange-log.js';
-import { RecordFramer, type RecordHandlers } from './record-framer.js';
-import type { AnalyzerView, AppMessage, Direction, Exchange, FifoLimits, StreamAnalyzer } from './types.js';
+import { RecordStreamAnalyzer } from './record-analyzer.js';
+import { RecordFramer } from './record-framer.js';
+import type { AppMessage, Exchange, FifoLimits } from './types.js';
 
 const COMMANDS = [
   'NEGOTIATE',
@@ -69,62 +69,23 @@ function parseChain(rec: Buffer): Header[] | string {
   }
 }
 
-export class Smb2Analyzer implements StreamAnalyzer {
+export class Smb2Analyzer extends RecordStreamAnalyzer {
   readonly protocol = 'smb2' as const;
-  private readonly log: ExchangeLog;
-  private readonly requests: NetbiosFramer;
-  private readonly responses: NetbiosFramer;
   private readonly pending = new Map<bigint, Exchange>();
-  private currentRequests: Exchange[] = [];
-  private currentReplies: { ex?: Exchange; msg: AppMessage }[] = [];
-  private error: string | undefined;
-  private started = false;
 
   constructor(limits: FifoLimits) {
-    this.log = new ExchangeLog(limits);
-    const fail = (r: string) => {
-      this.error ??= r;
-    };
-    const reqHandlers: RecordHandlers = {
-      onRecord: (start, head) => this.onRequest(start, head),
-      onRecordEnd: (end) => {
-        for (const ex of this.currentRequests) {
-          ex.request.end = end;
-          ex.request.complete = true;
-        }
-        this.currentRequests = [];
+    super(
+      limits,
+      'picked up mid-stream: SMB2 message boundaries unknown',
+      (h, peek) => new NetbiosFramer(4, peek, h),
+      {
+        request: PEEK,
+        reply: PEEK,
       },
-      onError: fail,
-    };
-    const respHandlers: RecordHandlers = {
-      onRecord: (start, head) => this.onResponse(start, head),
-      onRecordEnd: (end) => {
-        for (const { ex, msg } of this.currentReplies) {
-          msg.end = end;
-          msg.complete = true;
-          if (ex && !msg.interim) this.log.replyCompleted(ex);
-        }
-        this.currentReplies = [];
-      },
-      onError: fail,
-    };
-    this.requests = new NetbiosFramer(4, PEEK, reqHandlers);
-    this.responses = new NetbiosFramer(4, PEEK, respHandlers);
+    );
   }
 
-  onData(dir: Direction, offset: number, data: Buffer): void {
-    if (dir === 'toServer') this.log.onRequestBytes(offset, data);
-    if (this.error || data.length === 0) return;
-    if (!this.started && offset > 0) {
-      this.error = 'picked up mid-stream: SMB2 message boundaries unknown';
-      return;
-    }
-    this.started = true;
-    if (dir === 'toServer') this.requests.push(offset, data);
-    else this.responses.push(offset, data);
-  }
-
-  private onRequest(start: number, rec: Buffer): void {
+  protected onRequestRecord(start: number, rec: Buffer): void {
     const chain = parseChain(rec);
     if (typeof chain === 'string') {
       this.error ??= chain;
@@ -155,7 +116,7 @@ export class Smb2Analyzer implements StreamAnalyzer {
     }
   }
 
-  private onResponse(start: number, rec: Buffer): void {
+  protected onReplyRecord(start: number, rec: Buffer): void {
     const chain = parseChain(rec);
     if (typeof chain === 'string') {
       this.error ??= chain;
@@ -181,19 +142,5 @@ export class Smb2Analyzer implements StreamAnalyzer {
       }
       this.currentReplies.push({ ex, msg });
     }
-  }
-
-  onClientAck(offset: number): void {
-    this.log.onClientAck(offset);
-  }
-
-  view(): AnalyzerView {
-    return this.log.view(
-      'smb2',
-      this.error === undefined,
-      this.error,
-      this.error === undefined && this.responses.atBoundary,
-      this.requests.partialStart,
-    );
   }
 }
