@@ -73,13 +73,15 @@ t.test('structured bad input is rejected with OfpDecodeError', async (t) => {
 });
 
 t.test(`random mutations (seed ${SEED}, ${MUTATIONS})`, async (t) => {
+  t.comment(`fuzz seed ${SEED} (rerun with FUZZ_SEED=${SEED}), ${MUTATIONS} mutations`);
+  const started = Date.now();
   const rand = prng(SEED);
   const outcomes = { ok: 0, error: 0 };
   const failures: string[] = [];
   for (let i = 0; i < MUTATIONS; i++) {
     const src = vectors[Math.floor(rand() * vectors.length)];
     let b: Buffer = Buffer.from(src);
-    const kind = Math.floor(rand() * 4);
+    const kind = Math.floor(rand() * 6);
     const flips = 1 + Math.floor(rand() * 4);
     if (kind === 0)
       for (let f = 0; f < flips; f++)
@@ -87,7 +89,19 @@ t.test(`random mutations (seed ${SEED}, ${MUTATIONS})`, async (t) => {
     else if (kind === 1)
       for (let f = 0; f < flips; f++) b[8 + Math.floor(rand() * (b.length - 8))] = Math.floor(rand() * 256);
     else if (kind === 2) b = fixLength(Buffer.from(b.subarray(0, 8 + Math.floor(rand() * (b.length - 8)))));
-    else {
+    else if (kind === 4) {
+      // the body of one message read as another type (same length, so only the body lies)
+      b[1] = Math.floor(rand() * 36);
+    } else if (kind === 5) {
+      // bytes inserted or removed inside the body, header length kept consistent
+      const at = 8 + Math.floor(rand() * (b.length - 7));
+      const n = 1 + Math.floor(rand() * 16);
+      b =
+        rand() < 0.5
+          ? Buffer.concat([b.subarray(0, at), Buffer.alloc(n, Math.floor(rand() * 256)), b.subarray(at)])
+          : Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + n))]);
+      fixLength(b);
+    } else {
       // a length field inside the body: set a random u16 to a random small or huge value
       const at = 8 + Math.floor(rand() * Math.max(1, b.length - 9));
       if (at + 2 <= b.length)
@@ -99,6 +113,7 @@ t.test(`random mutations (seed ${SEED}, ${MUTATIONS})`, async (t) => {
   }
   t.same(failures, [], 'only messages or OfpDecodeError');
   t.ok(outcomes.error > 0 && outcomes.ok > 0, `both outcomes seen: ${JSON.stringify(outcomes)}`);
+  t.comment(`${MUTATIONS} mutations in ${Date.now() - started} ms`);
 });
 
 t.test('framer: split, coalesced and 1-byte reads give the same messages', async (t) => {
@@ -122,4 +137,36 @@ t.test('framer: split, coalesced and 1-byte reads give the same messages', async
     OfpDecodeError,
     'length < 8 is not OpenFlow',
   );
+});
+
+t.test('framer: random chunking of a random mix of vectors (seeded)', async (t) => {
+  const rand = prng(SEED ^ 0xf4a3e);
+  for (let round = 0; round < 50; round++) {
+    const picked = Array.from({ length: 1 + Math.floor(rand() * 30) }, () =>
+      Math.floor(rand() * vectors.length),
+    );
+    const stream = Buffer.concat(picked.map((i) => vectors[i]));
+    const framer = new OfpFramer();
+    const got: Buffer[] = [];
+    for (let o = 0; o < stream.length; ) {
+      const n = 1 + Math.floor(rand() * 300);
+      got.push(...framer.push(stream.subarray(o, o + n)));
+      o += n;
+    }
+    if (got.length !== picked.length || got.some((b, k) => !b.equals(vectors[picked[k]]))) {
+      t.fail(`round ${round}: ${got.length} of ${picked.length} messages, or different bytes`);
+      return;
+    }
+    t.equal(framer.buffered, 0, `round ${round}: nothing left over`);
+  }
+  // a partial message stays buffered until its last byte arrives, and never beyond 65535 bytes
+  const f = new OfpFramer();
+  t.same(f.push(Buffer.from([4, 2, 0xff, 0xff, 0, 0, 0, 1])), []);
+  t.same(f.push(Buffer.alloc(0xffff - 9)), []);
+  t.equal(f.buffered, 0xffff - 1);
+  const [echo] = f.push(Buffer.from([0, 0xaa]));
+  t.equal(echo.length, 0xffff);
+  t.equal(f.buffered, 1, 'the byte after the message starts the next one');
+  const m = decode(echo);
+  t.equal(m.type, 'echo_request');
 });
