@@ -1,8 +1,10 @@
 // The REST API in front of the real controller and a real Open vSwitch: every mutating route
 // is driven over HTTP (on a unix socket, as the lab reaches it) and checked against what OVS
 // itself reports; the event stream sees the switch's port-status messages.
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { buildApi } from '../../controller/api/server.js';
 import type { ControllerEvent } from '../../controller/facade.js';
@@ -262,4 +264,59 @@ t.test('REST API drives the real controller and OVS', async (t) => {
     metrics.text,
     /nonstop_controller_http_requests_total\{method="POST",route="\/v1\/mirrors",status="401"\} 2/,
   );
+});
+
+t.test('nonstop-controller process serves a real switch through its API', async (t) => {
+  const lab = await createTestLab(t);
+  const sw = await lab.addSwitch('s2', { dpid: '00000000000000e8' });
+  await lab.addHost('ha', { sw, ofport: 1, ip: '10.0.8.1/24', mac: '02:00:00:00:08:01' });
+  await lab.addHost('hb', { sw, ofport: 2, ip: '10.0.8.2/24', mac: '02:00:00:00:08:02' });
+  const sock = join(lab.dir, 'cli-api.sock');
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'controller/cli.ts'),
+      '--of-listen',
+      `unix:${sw.controllerSocket}`,
+      '--api-listen',
+      `unix:${sock}`,
+      '--log-level',
+      'warn',
+    ],
+    { cwd: root, env: { ...process.env, NONSTOP_API_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await waitFor(
+    'the CLI answers /health',
+    async () => (await call(sock, 'GET', '/health').catch(() => ({ status: 0 }))).status === 200,
+    30_000,
+  );
+  await sw.setController([`unix:${sw.controllerSocket}`]);
+  await waitFor(
+    'the switch appears in /v1/switches',
+    async () => ((await call(sock, 'GET', '/v1/switches')).body as unknown[]).length === 1,
+    20_000,
+  );
+  const created = await call(sock, 'POST', '/v1/mirrors', {
+    dpid: '00000000000000e8',
+    sourcePort: 1,
+    targetPort: 2,
+  });
+  t.equal(created.status, 201, 'mirror created through the CLI process (token from NONSTOP_API_TOKEN)');
+  t.ok(
+    (await sw.dumpFlows('table=0')).some((l) => /in_port=1 actions=output:2,goto_table:1/.test(l)),
+    'OVS has the mirror flow',
+  );
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, `exit code 0 after SIGTERM ${stderr}`);
 });
