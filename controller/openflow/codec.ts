@@ -29,7 +29,7 @@ import type {
   QueueStats,
   TableStats,
 } from './types.js';
-import { OfpDecodeError, Reader, Writer } from './wire.js';
+import { OfpDecodeError, OfpEncodeError, Reader, Writer } from './wire.js';
 
 export function decode(buf: Buffer): OfpMessage {
   if (buf.length < OFP_HEADER_LEN)
@@ -516,11 +516,12 @@ function decodeMultipartReply(kind: MultipartReplyBody['kind'], r: Reader): Mult
 }
 
 export function encode(msg: OfpMessage): Buffer {
-  const w = new Writer(64);
+  // sized so the common messages are written without growing the buffer
+  const w = new Writer('data' in msg ? 128 + msg.data.length : 256);
   w.u8(OFP_VERSION).u8(OFPT[msg.type]).u16(0).u32(msg.xid);
   encodeBody(w, msg);
   if (w.pos > 0xffff)
-    throw new RangeError(`${msg.type} of ${w.pos} bytes exceeds the 65535-byte OpenFlow limit`);
+    throw new OfpEncodeError(`${msg.type} of ${w.pos} bytes exceeds the 65535-byte OpenFlow limit`);
   w.patchU16(2, w.pos);
   return w.done();
 }

@@ -7,7 +7,7 @@ export * from './types.js';
 export * from './constants.js';
 export { decode, encode } from './codec.js';
 export { OfpFramer } from './framer.js';
-export { OfpDecodeError } from './wire.js';
+export { OfpDecodeError, OfpEncodeError } from './wire.js';
 export { matchOf, isOpaqueOxm, knownOxmFields, ipv6Bytes, ipv6Text, oxmHeaderInfo } from './oxm.js';
 export { ACTION_CODES, INSTRUCTION_CODES } from './actions.js';
 export { flowMod, packetOut, output } from './builders.js';

@@ -1,7 +1,8 @@
 // OXM match fields (OpenFlow 1.3 section 7.2.3): every OpenFlow-basic field, the Nicira
 // extension fields OVS uses most, and an opaque form for anything else that re-encodes
 // byte for byte. Values: MACs and IPs as text, 64-bit fields as bigint, the rest as numbers.
-import type { Reader, Writer } from './wire.js';
+import { isIPv4, isIPv6 } from 'node:net';
+import { OfpEncodeError, type Reader, type Writer } from './wire.js';
 
 type Kind = 'int' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
 
@@ -137,23 +138,36 @@ function readValue(r: Reader, def: FieldDef, len: number): OxmValue {
   }
 }
 
+function badValue(def: FieldDef, v: OxmValue, what: string): never {
+  throw new OfpEncodeError(`OXM ${def.name}: ${typeof v === 'string' ? `"${v}"` : String(v)} is not ${what}`);
+}
+
 function writeValue(w: Writer, def: FieldDef, v: OxmValue): void {
   switch (def.kind) {
     case 'mac':
-      w.mac(String(v));
+      if (typeof v !== 'string') badValue(def, v, 'a MAC address string');
+      w.mac(v as string);
       return;
     case 'ipv4':
-      w.bytes(Buffer.from(String(v).split('.').map(Number)));
+      if (typeof v !== 'string' || !isIPv4(v)) badValue(def, v, 'an IPv4 address');
+      w.bytes(Buffer.from((v as string).split('.').map(Number)));
       return;
     case 'ipv6':
-      w.bytes(ipv6Bytes(String(v)));
+      if (typeof v !== 'string' || !isIPv6(v)) badValue(def, v, 'an IPv6 address');
+      w.bytes(ipv6Bytes(v as string));
       return;
     case 'u64':
-      w.u64(BigInt(v));
+      if (typeof v !== 'bigint') badValue(def, v, 'a bigint');
+      w.u64(v as bigint);
       return;
     case 'int': {
-      const n = Number(v);
-      for (let i = def.len - 1; i >= 0; i--) w.u8(Math.floor(n / 2 ** (8 * i)) & 0xff);
+      const n = v as number;
+      if (typeof v !== 'number' || !(n >= 0 && n < 2 ** (8 * def.len) && n % 1 === 0))
+        badValue(def, v, `an integer of ${def.len} byte(s)`);
+      if (def.len === 4) w.u32(n);
+      else if (def.len === 2) w.u16(n);
+      else if (def.len === 1) w.u8(n);
+      else for (let i = def.len - 1; i >= 0; i--) w.u8(Math.floor(n / 2 ** (8 * i)) & 0xff);
       return;
     }
   }
@@ -182,6 +196,12 @@ export function ipv6Text(b: Buffer): string {
 }
 
 export function ipv6Bytes(text: string): Buffer {
+  // an embedded dotted quad (::ffff:10.0.0.1) is the last two groups
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number);
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
@@ -239,7 +259,7 @@ export function writeOxm(w: Writer, f: OxmField): void {
     return;
   }
   const def = BY_NAME.get(f.field);
-  if (!def) throw new Error(`unknown OXM field "${f.field}"`);
+  if (!def) throw new OfpEncodeError(`unknown OXM field "${f.field}"`);
   const masked = f.mask !== undefined;
   const payload =
     (def.experimenter ? 4 : 0) + (def.expType !== undefined ? 2 : 0) + def.len * (masked ? 2 : 1);

@@ -1,6 +1,7 @@
 // Bounds-checked reading and growable writing of big-endian OpenFlow bytes. Every read is
 // checked against the end of the structure being read, so a lying length field becomes an
 // OfpDecodeError with the offset, never an out-of-bounds read or an unbounded allocation.
+import { isUtf8 } from 'node:buffer';
 
 export class OfpDecodeError extends Error {
   constructor(
@@ -13,6 +14,26 @@ export class OfpDecodeError extends Error {
     );
     this.name = 'OfpDecodeError';
   }
+}
+
+/**
+ * A message that cannot be put on the wire as given (a value out of its field's range, a
+ * malformed address, an unknown field name, a message over 65535 bytes). encode never masks
+ * or truncates a value silently: a wrong byte could install a different flow.
+ */
+export class OfpEncodeError extends Error {
+  constructor(readonly reason: string) {
+    super(`OpenFlow encode error: ${reason}`);
+    this.name = 'OfpEncodeError';
+  }
+}
+
+const MAC_RE = /^[0-9a-f]{1,2}(:[0-9a-f]{1,2}){5}$/i;
+
+function uint(v: number, max: number, what: string): void {
+  // v >= 0 && v <= max is false for NaN, and the modulo rejects fractions
+  if (!(v >= 0 && v <= max && v % 1 === 0))
+    throw new OfpEncodeError(`${what} ${String(v)} is not an integer in 0..${max}`);
 }
 
 export class Reader {
@@ -74,11 +95,15 @@ export class Reader {
     this.pos += n;
     return r;
   }
-  /** NUL-padded fixed-size string */
+  /**
+   * NUL-padded fixed-size string, UTF-8 (table names can be Japanese). Bytes that are not
+   * UTF-8 read as '?', so the string always fits its field again when re-encoded.
+   */
   str(n: number): string {
     const b = this.bytes(n);
     const z = b.indexOf(0);
-    return b.subarray(0, z < 0 ? n : z).toString('utf8');
+    const s = b.subarray(0, z < 0 ? n : z);
+    return isUtf8(s) ? s.toString('utf8') : s.toString('utf8').replaceAll('\ufffd', '?');
   }
   mac(): string {
     const b = this.bytes(6);
@@ -101,25 +126,30 @@ export class Writer {
     this.buf = next;
   }
   u8(v: number): this {
+    uint(v, 0xff, 'u8');
     this.room(1);
-    this.buf[this.pos++] = v & 0xff;
+    this.buf[this.pos++] = v;
     return this;
   }
   u16(v: number): this {
+    uint(v, 0xffff, 'u16');
     this.room(2);
-    this.buf.writeUInt16BE(v & 0xffff, this.pos);
+    this.buf.writeUInt16BE(v, this.pos);
     this.pos += 2;
     return this;
   }
   u32(v: number): this {
+    uint(v, 0xffffffff, 'u32');
     this.room(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.buf.writeUInt32BE(v, this.pos);
     this.pos += 4;
     return this;
   }
   u64(v: bigint): this {
+    if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn)
+      throw new OfpEncodeError(`u64 ${String(v)} is not a bigint in 0..2^64-1`);
     this.room(8);
-    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+    this.buf.writeBigUInt64BE(v, this.pos);
     this.pos += 8;
     return this;
   }
@@ -136,12 +166,25 @@ export class Writer {
     return this;
   }
   str(s: string, n: number): this {
-    const b = Buffer.alloc(n);
-    b.write(s.slice(0, n), 'utf8');
-    return this.bytes(b);
+    const b = Buffer.from(s, 'utf8');
+    if (b.length > n) throw new OfpEncodeError(`"${s}" is ${b.length} bytes, more than its ${n}-byte field`);
+    this.bytes(b);
+    return this.pad(n - b.length);
   }
   mac(m: string): this {
-    return this.bytes(Buffer.from(m.split(':').map((x) => Number.parseInt(x, 16))));
+    if (typeof m !== 'string' || !MAC_RE.test(m))
+      throw new OfpEncodeError(`"${String(m)}" is not a MAC address`);
+    this.room(6);
+    let byte = 0;
+    for (let i = 0; i < m.length; i++) {
+      const c = m.charCodeAt(i);
+      if (c === 58 /* : */) {
+        this.buf[this.pos++] = byte;
+        byte = 0;
+      } else byte = byte * 16 + (c <= 57 ? c - 48 : (c | 0x20) - 87);
+    }
+    this.buf[this.pos++] = byte;
+    return this;
   }
   /** pad with zeros to a multiple of `align` counted from `from` */
   align(from: number, align = 8): this {
@@ -149,6 +192,7 @@ export class Writer {
     return r ? this.pad(align - r) : this;
   }
   patchU16(at: number, v: number): void {
+    if (v > 0xffff) throw new OfpEncodeError(`a structure of ${v} bytes exceeds its 16-bit length field`);
     this.buf.writeUInt16BE(v, at);
   }
   done(): Buffer {
