@@ -28,6 +28,7 @@ export class OfpEncodeError extends Error {
   }
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const MAC_RE = /^[0-9a-f]{1,2}(:[0-9a-f]{1,2}){5}$/i;
 
 function uint(v: number, max: number, what: string): void {
@@ -106,8 +107,11 @@ export class Reader {
     return isUtf8(s) ? s.toString('utf8') : s.toString('utf8').replaceAll('\ufffd', '?');
   }
   mac(): string {
-    const b = this.bytes(6);
-    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+    this.need(6);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 6;
+    return `${HEX[b[p]]}:${HEX[b[p + 1]]}:${HEX[b[p + 2]]}:${HEX[b[p + 3]]}:${HEX[b[p + 4]]}:${HEX[b[p + 5]]}`;
   }
 }
 
