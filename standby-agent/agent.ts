@@ -3,7 +3,9 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { FifoLimits, Protocol } from './analyzers/types.js';
 import { LiveCapture, serviceFilter } from './capture/live.js';
-import { type CapturedFrame, readPcapFile } from './capture/pcap-file.js';
+import { readFileSync } from 'node:fs';
+import { forEachPcapRecord } from './capture/pcap-file.js';
+import { type WarmUpResult, warmUpPipeline } from './capture/warm-up.js';
 import { Pipeline } from './pipeline.js';
 import { ConnectionTable, type ServiceSpec } from './tracking/connection-table.js';
 import { type ConnectionSummary, describeConnection } from './tracking/describe.js';
@@ -25,7 +27,8 @@ export class Agent {
 
   constructor(
     private readonly opts: AgentOptions,
-    clock?: (frame: CapturedFrame) => number,
+    /** maps a frame's capture time to the table's clock (default: the performance clock) */
+    clock?: (captureTsMs: number) => number,
   ) {
     this.table = new ConnectionTable({
       services: opts.services,
@@ -52,16 +55,25 @@ export class Agent {
       : {};
   }
 
-  /** Live capture on the mirror interface (promiscuous, filtered to the service addresses). */
-  startCapture(iface: string): void {
+  /** Live capture on the mirror interface (promiscuous, filtered to the service addresses),
+   *  after warming the per-packet path up (capture/warm-up.ts says why). */
+  startCapture(iface: string, bufferBytes?: number): WarmUpResult {
     this.iface = iface;
-    this.capture = new LiveCapture({ iface, filter: serviceFilter(this.opts.services.map((s) => s.ip)) });
-    this.capture.start((f) => this.pipeline.onFrame(f));
+    const warm = warmUpPipeline(this.opts.services, this.opts.protocols);
+    this.capture = new LiveCapture({
+      iface,
+      filter: serviceFilter(this.opts.services.map((s) => s.ip)),
+      bufferSize: bufferBytes,
+    });
+    this.capture.start((buf, len, tsMs) => this.pipeline.onBytes(buf, 0, len, tsMs));
+    return warm;
   }
 
   /** Offline: every frame of a pcap file through the same pipeline. */
   readPcap(path: string): void {
-    for (const frame of readPcapFile(path)) this.pipeline.onFrame(frame);
+    forEachPcapRecord(readFileSync(path), (buf, start, end, tsMs) =>
+      this.pipeline.onBytes(buf, start, end, tsMs),
+    );
   }
 
   stop(): void {

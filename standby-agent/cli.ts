@@ -3,6 +3,7 @@
 // --controller) watch the service and fail over. Offline (--read): print a pcap's connections.
 import { existsSync, unlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -26,6 +27,9 @@ Options:
   --service IP:PORT            a watched service (repeatable; PORT 0 = every port)
   --protocol PORT=PROTO        analyzer override: http|oncrpc|smb2|generic (repeatable)
   --max-connections N          table cap (default 200000)
+  --capture-buffer MIB        kernel capture ring (default 128)
+  --nice N                     scheduling priority of the capture thread, -20..19 (default -10:
+                               on a busy node the mirror must not fall behind the traffic it protects)
   --api-listen HOST:PORT|unix:PATH   REST API (default 127.0.0.1:8081)
   --token TOKEN                bearer token for mutating calls (or env NONSTOP_API_TOKEN)
   --log-level LEVEL            default info
@@ -89,6 +93,8 @@ async function main(): Promise<number> {
         service: { type: 'string', multiple: true, default: [] },
         protocol: { type: 'string', multiple: true, default: [] },
         'max-connections': { type: 'string' },
+        nice: { type: 'string', default: '-10' },
+        'capture-buffer': { type: 'string', default: '128' },
         'api-listen': { type: 'string', default: '127.0.0.1:8081' },
         token: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
@@ -111,6 +117,12 @@ async function main(): Promise<number> {
     protocols = parseProtocols(values.protocol);
     if (!values.iface === !values.read) throw new UsageError('give exactly one of --iface and --read');
     if (values.read && !existsSync(values.read)) throw new UsageError(`--read: no such file: ${values.read}`);
+    const ring = Number(values['capture-buffer']);
+    if (!Number.isInteger(ring) || ring < 1 || ring > 4096)
+      throw new UsageError('--capture-buffer: MiB, 1..4096');
+    const nice = Number(values.nice);
+    if (!Number.isInteger(nice) || nice < -20 || nice > 19)
+      throw new UsageError('--nice: an integer -20..19');
     if (values['max-connections'] !== undefined) {
       maxConnections = Number(values['max-connections']);
       if (!Number.isInteger(maxConnections) || maxConnections < 1)
@@ -124,9 +136,9 @@ async function main(): Promise<number> {
 
   if (values.read) {
     let last = 0;
-    const agent = new Agent({ services, protocols, maxConnections }, (f) => {
-      last = f.tsMs;
-      return f.tsMs;
+    const agent = new Agent({ services, protocols, maxConnections }, (tsMs) => {
+      last = tsMs;
+      return tsMs;
     });
     try {
       agent.readPcap(values.read);
@@ -170,7 +182,15 @@ async function main(): Promise<number> {
     process.stderr.write(`nonstop-agent: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  agent.startCapture(values.iface as string);
+  const warm = agent.startCapture(values.iface as string, Number(values['capture-buffer']) * 1024 * 1024);
+  logger.info({ packets: warm.packets, ms: Math.round(warm.ms) }, 'per-packet path warmed up');
+  try {
+    // The JS thread runs capture and tracking; a starved agent drops mirror frames, and a gap
+    // in a connection's bytes makes it unrestorable.
+    setPriority(Number(values.nice));
+  } catch (e) {
+    logger.warn({ err: (e as Error).message, nice: values.nice }, 'cannot change the capture priority');
+  }
   const listen = parseListen(values['api-listen'], '--api-listen');
   if ('path' in listen && existsSync(listen.path)) unlinkSync(listen.path);
   await app.listen('path' in listen ? { path: listen.path } : listen);

@@ -1,8 +1,10 @@
 // Frames in, table updates out: decode each captured frame and feed the connection table,
-// counting what could not be decoded by reason. The same path serves live capture and pcap files.
+// counting what could not be decoded by reason. The same path serves live capture and pcap
+// files. One segment object is reused for every frame, so the steady state allocates nothing
+// per packet; the table copies whatever it keeps.
 import { performance } from 'node:perf_hooks';
 import type { CapturedFrame } from './capture/pcap-file.js';
-import { type DecodeReason, decodeFrame } from './decode/frame.js';
+import { type DecodeReason, decodeInto, TcpSegment } from './decode/frame.js';
 import type { ConnectionTable } from './tracking/connection-table.js';
 
 export class Pipeline {
@@ -10,22 +12,28 @@ export class Pipeline {
   readonly skipped: Partial<Record<DecodeReason, number>> = {};
   /** frames whose processing threw (a bug, counted rather than fatal) */
   agentErrors = 0;
+  private readonly seg = new TcpSegment();
 
   constructor(
     readonly table: ConnectionTable,
     /** the clock TSval ageing uses: performance time for live capture, capture time offline */
-    private readonly clock: (frame: CapturedFrame) => number = () => performance.now(),
+    private readonly clock: (captureTsMs: number) => number = () => performance.now(),
   ) {}
 
   onFrame(frame: CapturedFrame): void {
+    this.onBytes(frame.data, 0, frame.data.length, frame.tsMs);
+  }
+
+  /** one frame: bytes [start, end) of `buf`, which the caller may reuse once this returns */
+  onBytes(buf: Buffer, start: number, end: number, captureTsMs: number): void {
     this.frames++;
-    const seg = decodeFrame(frame.data);
-    if (typeof seg === 'string') {
-      this.skipped[seg] = (this.skipped[seg] ?? 0) + 1;
+    const reason = decodeInto(this.seg, buf, start, end);
+    if (reason !== undefined) {
+      this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
       return;
     }
     try {
-      this.table.onPacket(seg, this.clock(frame));
+      this.table.onPacket(this.seg, this.clock(captureTsMs));
     } catch {
       this.agentErrors++;
     }

@@ -8,8 +8,13 @@ export class GenericAnalyzer implements StreamAnalyzer {
   private serverEnd = 0;
 
   onData(dir: Direction, offset: number, data: Buffer): void {
-    if (data.length > 0) this.bytesSeen = true;
-    if (dir === 'toServer') this.serverEnd = offset + data.length;
+    this.onLength(dir, offset, data.length);
+  }
+
+  /** the tracker's shortcut: generic mode needs only how many bytes went which way */
+  onLength(dir: Direction, offset: number, length: number): void {
+    if (length > 0) this.bytesSeen = true;
+    if (dir === 'toServer') this.serverEnd = offset + length;
   }
 
   onClientAck(_offset: number): void {}

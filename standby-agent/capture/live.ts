@@ -1,8 +1,9 @@
 // Live capture with libpcap (the `cap` package) on the standby's mirror interface. cap hands
-// every packet in one reused buffer, so each frame is copied before it leaves this file.
+// every packet in one reused buffer; it goes to the pipeline as is (no copy per packet), and
+// the pipeline copies only the bytes it keeps.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { CapturedFrame } from './pcap-file.js';
 
 const require = createRequire(import.meta.url);
 
@@ -18,7 +19,8 @@ export interface LiveCaptureOptions {
   iface: string;
   /** BPF filter, e.g. "tcp and host 10.0.0.10" */
   filter: string;
-  /** kernel buffer, bytes (default 32 MiB: a failover burst must not drop) */
+  /** kernel ring, bytes (default 128 MiB: libpcap slots are MTU-sized, so about 60,000 frames,
+   *  0.7 s of a busy gigabit mirror the agent can fall behind by before a frame is lost) */
   bufferSize?: number;
   snaplen?: number;
 }
@@ -28,6 +30,12 @@ export interface CaptureStats {
   kernelDrops: number;
   ifaceDrops: number;
   truncated: number;
+  /** frames the interface received since the capture started (all of them, before the BPF
+   *  filter): well above `received` while the traffic is all for the service means the
+   *  capture ring overflowed (cap exposes no pcap_stats) */
+  ifaceReceived: number;
+  /** offloads could not be turned off: the ring holds ~30x fewer frames (see disableOffloads) */
+  offloadsOn: boolean;
 }
 
 export class LiveCapture {
@@ -35,18 +43,23 @@ export class LiveCapture {
   private truncated = 0;
   private received = 0;
   private rxDroppedAtStart = 0;
+  private rxPacketsAtStart = 0;
+  private offloadsOff = false;
 
   constructor(private readonly opts: LiveCaptureOptions) {}
 
-  start(onFrame: (frame: CapturedFrame) => void): void {
-    this.rxDroppedAtStart = ifaceRxDropped(this.opts.iface);
+  /** `onFrame` gets the shared capture buffer and the frame's length: valid until it returns */
+  start(onFrame: (buf: Buffer, len: number, tsMs: number) => void): void {
+    this.offloadsOff = disableOffloads(this.opts.iface);
+    this.rxDroppedAtStart = ifaceCounter(this.opts.iface, 'rx_dropped');
+    this.rxPacketsAtStart = ifaceCounter(this.opts.iface, 'rx_packets');
     const { Cap } = require('cap') as { Cap: new () => CapHandle };
     const cap = new Cap();
     const buffer = Buffer.alloc(this.opts.snaplen ?? 65535);
     const linkType = cap.open(
       this.opts.iface,
       this.opts.filter,
-      this.opts.bufferSize ?? 32 * 1024 * 1024,
+      this.opts.bufferSize ?? 128 * 1024 * 1024,
       buffer,
     );
     if (linkType !== 'ETHERNET') {
@@ -57,7 +70,7 @@ export class LiveCapture {
     cap.on('packet', (nbytes, truncated) => {
       this.received++;
       if (truncated) this.truncated++;
-      onFrame({ tsMs: Date.now(), data: Buffer.from(buffer.subarray(0, nbytes)), origLen: nbytes });
+      onFrame(buffer, nbytes, Date.now());
     });
     this.cap = cap;
   }
@@ -69,8 +82,11 @@ export class LiveCapture {
     return {
       received: this.received,
       kernelDrops: s?.ps_drop ?? 0,
-      ifaceDrops: s?.ps_ifdrop ?? Math.max(0, ifaceRxDropped(this.opts.iface) - this.rxDroppedAtStart),
+      ifaceDrops:
+        s?.ps_ifdrop ?? Math.max(0, ifaceCounter(this.opts.iface, 'rx_dropped') - this.rxDroppedAtStart),
       truncated: this.truncated,
+      ifaceReceived: ifaceCounter(this.opts.iface, 'rx_packets') - this.rxPacketsAtStart,
+      offloadsOn: !this.offloadsOff,
     };
   }
 
@@ -80,15 +96,31 @@ export class LiveCapture {
   }
 }
 
+/**
+ * libpcap sizes every slot of its capture ring for the largest frame the interface may hand
+ * over: 64 KiB when any segmentation or receive offload is on (as on a fresh veth), the MTU
+ * otherwise. With offloads on, a 128 MiB ring holds only ~2,000 frames, a few milliseconds
+ * of a busy mirror; with them off it holds ~60,000. A mirror port gains nothing from offloads,
+ * so they are turned off (best effort: the agent runs as root, ethtool is installed).
+ */
+export function disableOffloads(iface: string): boolean {
+  const r = spawnSync('ethtool', ['-K', iface, 'gro', 'off', 'gso', 'off', 'tso', 'off', 'lro', 'off'], {
+    encoding: 'utf8',
+    timeout: 5000,
+  });
+  // "Cannot change large-receive-offload" and the like are fine: that offload is already off
+  return r.status === 0 || (r.status !== null && !/no such device|not found/i.test(r.stderr ?? ''));
+}
+
 /** "tcp and (host A or host B)" for the service addresses. */
 export function serviceFilter(ips: string[]): string {
   const hosts = [...new Set(ips)].map((ip) => `host ${ip}`).join(' or ');
   return hosts ? `tcp and (${hosts})` : 'tcp';
 }
 
-function ifaceRxDropped(iface: string): number {
+function ifaceCounter(iface: string, name: 'rx_dropped' | 'rx_packets'): number {
   try {
-    return Number(readFileSync(`/sys/class/net/${iface}/statistics/rx_dropped`, 'utf8'));
+    return Number(readFileSync(`/sys/class/net/${iface}/statistics/${name}`, 'utf8'));
   } catch {
     return 0;
   }

@@ -19,7 +19,12 @@ export class PcapFormatError extends Error {
   }
 }
 
-export function* readPcap(buf: Buffer): Generator<CapturedFrame> {
+interface PcapLayout {
+  le: boolean;
+  nanos: boolean;
+}
+
+function pcapLayout(buf: Buffer): PcapLayout {
   if (buf.length < 24) throw new PcapFormatError('file shorter than a pcap header');
   const magicLE = buf.readUInt32LE(0);
   let le: boolean;
@@ -35,24 +40,43 @@ export function* readPcap(buf: Buffer): Generator<CapturedFrame> {
   } else {
     throw new PcapFormatError('not a pcap file (bad magic)');
   }
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const linkType = u32(20);
+  const linkType = le ? buf.readUInt32LE(20) : buf.readUInt32BE(20);
   if (linkType !== LINKTYPE_ETHERNET) throw new PcapFormatError(`link type ${linkType} is not Ethernet`);
+  return { le, nanos };
+}
+
+/**
+ * Calls `onRecord` with each record's byte range in `buf`, no allocation per record (the
+ * pipeline's offline path). A truncated last record (a capture cut short) ends the walk.
+ */
+export function forEachPcapRecord(
+  buf: Buffer,
+  onRecord: (buf: Buffer, start: number, end: number, tsMs: number, origLen: number) => void,
+): number {
+  const { le, nanos } = pcapLayout(buf);
+  const u32 = le
+    ? (o: number) => (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24)) >>> 0
+    : (o: number) => ((buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3]) >>> 0;
+  const fracMs = nanos ? 1e6 : 1e3;
   let o = 24;
+  let n = 0;
   while (o + 16 <= buf.length) {
-    const sec = u32(o);
-    const frac = u32(o + 4);
     const incl = u32(o + 8);
-    const orig = u32(o + 12);
-    o += 16;
-    if (o + incl > buf.length) return; // truncated last record: a capture cut short
-    yield {
-      tsMs: sec * 1000 + (nanos ? frac / 1e6 : frac / 1e3),
-      data: buf.subarray(o, o + incl),
-      origLen: orig,
-    };
-    o += incl;
+    const start = o + 16;
+    if (start + incl > buf.length) break;
+    onRecord(buf, start, start + incl, u32(o) * 1000 + u32(o + 4) / fracMs, u32(o + 12));
+    o = start + incl;
+    n++;
   }
+  return n;
+}
+
+export function* readPcap(buf: Buffer): Generator<CapturedFrame> {
+  const frames: CapturedFrame[] = [];
+  forEachPcapRecord(buf, (b, start, end, tsMs, origLen) => {
+    frames.push({ tsMs, data: b.subarray(start, end), origLen });
+  });
+  yield* frames;
 }
 
 export function readPcapFile(path: string): Generator<CapturedFrame> {

@@ -3,6 +3,7 @@
 // sequence state, windows and scales, MSS, SACK, timestamps), hands each direction's in-order
 // bytes to the connection's application analyzer, and drops entries on close, RST, idleness
 // or when the cap bites (half-open entries first, so a SYN flood cannot push out real ones).
+import { GenericAnalyzer } from '../analyzers/generic.js';
 import { createAnalyzer, protocolForPort } from '../analyzers/index.js';
 import {
   DEFAULT_FIFO_LIMITS,
@@ -11,7 +12,8 @@ import {
   type Protocol,
   type StreamAnalyzer,
 } from '../analyzers/types.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../decode/frame.js';
+import { ipv4Number, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../decode/frame.js';
+import { FlowIndex } from './flow-index.js';
 import type { Endpoint, Verdict } from './verdict-types.js';
 import { verdictFor } from './verdict.js';
 
@@ -68,6 +70,9 @@ export class TrackedConnection {
   midstream = false;
   firstSeenMs = 0;
   lastSeenMs = 0;
+  /** IPv4 client and service addresses as u32 (the table's numeric index key) */
+  client4 = 0;
+  service4 = 0;
   /** listed in the table's half-open queue (the first to go when the cap bites) */
   halfOpenListed = false;
   private analyzerInstance: StreamAnalyzer | undefined;
@@ -77,13 +82,18 @@ export class TrackedConnection {
   unackedOverflow = false;
 
   constructor(
-    readonly key: string,
     readonly family: 4 | 6,
     readonly clientEp: Endpoint,
     readonly serviceEp: Endpoint,
     readonly protocol: Protocol,
     private readonly limits: FifoLimits,
   ) {}
+
+  /** "client-ip|port|service-ip|port": built when asked for, not stored (it would cost
+   *  more memory than the rest of a half-open entry) */
+  get key(): string {
+    return connectionKey(this.clientEp, this.serviceEp);
+  }
 
   /** created on first use: a SYN-flood entry never pays for one */
   get analyzer(): StreamAnalyzer {
@@ -135,14 +145,32 @@ export interface TableCounters {
   refusedCap: number;
 }
 
+/** a copy of bytes [start, end) of buf (small copies come from Node's shared pool) */
+function copyRange(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
+}
+const macText = (b: Buffer, o: number) => {
+  let s = '';
+  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + b[o + i].toString(16).padStart(2, '0');
+  return s;
+};
 const seqLt = (a: number, b: number) => ((a - b) | 0) < 0;
 const seqDiff = (a: number, b: number) => (a - b) | 0;
 const u32 = (n: number) => n >>> 0;
 
 export class ConnectionTable {
-  private readonly map = new Map<string, TrackedConnection>();
+  /** every entry, oldest first */
+  private readonly all = new Set<TrackedConnection>();
+  /** the per-packet lookup for IPv4 (numbers, no key strings) */
+  private readonly index4 = new FlowIndex<TrackedConnection>();
+  /** the lookup for IPv6, by key string */
+  private readonly index6 = new Map<string, TrackedConnection>();
+  /** IPv4 services as numbers: [ip, port, ip, port, ...] (port 0 = every port) */
+  private readonly watched4: number[] = [];
   /** half-open entries, oldest first: eviction under a SYN flood is O(1), not a table scan */
-  private readonly halfOpen = new Map<string, TrackedConnection>();
+  private readonly halfOpen = new Set<TrackedConnection>();
   private readonly watched: ServiceSpec[];
   private readonly maxEntries: number;
   private readonly idleMs: number;
@@ -151,6 +179,8 @@ export class ConnectionTable {
   private readonly maxUnacked: number;
   private readonly maxHeld: number;
   private lastSweep = 0;
+  /** client IP -> the source MAC its frames carried on the mirror (the client's, or its router's) */
+  private readonly clientMacs = new Map<string, string>();
   readonly counters: TableCounters = {
     packets: 0,
     notWatched: 0,
@@ -165,6 +195,10 @@ export class ConnectionTable {
 
   constructor(private readonly opts: ConnectionTableOptions) {
     this.watched = opts.services;
+    for (const w of opts.services) {
+      const n = ipv4Number(w.ip);
+      if (n >= 0) this.watched4.push(n, w.port);
+    }
     this.maxEntries = opts.maxEntries ?? 200_000;
     this.idleMs = opts.idleMs ?? 15 * 60_000;
     this.halfOpenMs = opts.halfOpenMs ?? 30_000;
@@ -174,15 +208,19 @@ export class ConnectionTable {
   }
 
   get size(): number {
-    return this.map.size;
+    return this.all.size;
   }
 
   entries(): IterableIterator<TrackedConnection> {
-    return this.map.values();
+    return this.all.values();
   }
 
   get(key: string): TrackedConnection | undefined {
-    return this.map.get(key);
+    const [cip, cport, sip, sport] = key.split('|');
+    const c4 = ipv4Number(cip);
+    const s4 = ipv4Number(sip);
+    if (c4 >= 0 && s4 >= 0) return this.index4.get(c4, s4, (Number(cport) << 16) | Number(sport));
+    return this.index6.get(key);
   }
 
   private isService(ip: string, port: number): boolean {
@@ -190,23 +228,44 @@ export class ConnectionTable {
     return false;
   }
 
-  /** Feed one decoded segment. `nowMs` is the performance clock (TSval ageing uses it). */
+  private isService4(ip: number, port: number): boolean {
+    const w = this.watched4;
+    for (let i = 0; i < w.length; i += 2)
+      if (w[i] === ip && (w[i + 1] === 0 || w[i + 1] === port)) return true;
+    return false;
+  }
+
+  /** Feed one decoded segment (it may be reused after the call: whatever is kept is copied).
+   *  `nowMs` is the performance clock (TSval ageing uses it). */
   onPacket(seg: TcpSegment, nowMs: number): void {
     this.counters.packets++;
     let dir: Direction;
-    let key: string;
-    // The key is built from the segment directly: no endpoint objects on the per-packet path.
-    if (this.isService(seg.dst, seg.dstPort)) {
+    let conn: TrackedConnection | undefined;
+    let key: string | undefined;
+    if (seg.family === 4) {
+      // IPv4: numeric lookup, no key string at all.
+      if (this.isService4(seg.dst4, seg.dstPort)) {
+        dir = 'toServer';
+        conn = this.index4.get(seg.src4, seg.dst4, (seg.srcPort << 16) | seg.dstPort);
+      } else if (this.isService4(seg.src4, seg.srcPort)) {
+        dir = 'toClient';
+        conn = this.index4.get(seg.dst4, seg.src4, (seg.dstPort << 16) | seg.srcPort);
+      } else {
+        this.counters.notWatched++;
+        return;
+      }
+    } else if (this.isService(seg.dst6, seg.dstPort)) {
       dir = 'toServer';
-      key = `${seg.src}|${seg.srcPort}|${seg.dst}|${seg.dstPort}`;
-    } else if (this.isService(seg.src, seg.srcPort)) {
+      key = `${seg.src6}|${seg.srcPort}|${seg.dst6}|${seg.dstPort}`;
+      conn = this.index6.get(key);
+    } else if (this.isService(seg.src6, seg.srcPort)) {
       dir = 'toClient';
-      key = `${seg.dst}|${seg.dstPort}|${seg.src}|${seg.srcPort}`;
+      key = `${seg.dst6}|${seg.dstPort}|${seg.src6}|${seg.srcPort}`;
+      conn = this.index6.get(key);
     } else {
       this.counters.notWatched++;
       return;
     }
-    let conn = this.map.get(key);
     if (!conn) {
       if (seg.flags & TCP_RST) return; // a RST for something we never tracked
       const toServer = dir === 'toServer';
@@ -219,7 +278,7 @@ export class ConnectionTable {
     this.apply(conn, seg, dir, nowMs);
     if (conn.halfOpenListed && conn.state !== 'SYN_SENT' && conn.state !== 'SYN_RECEIVED') {
       conn.halfOpenListed = false;
-      this.halfOpen.delete(key);
+      this.halfOpen.delete(conn);
     }
     if (conn.state === 'CLOSED' || conn.state === 'RESET') {
       this.remove(conn);
@@ -230,19 +289,20 @@ export class ConnectionTable {
   }
 
   private create(
-    key: string,
+    /** the IPv6 lookup key (IPv4 entries have none) */
+    key: string | undefined,
     seg: TcpSegment,
     dir: Direction,
     client: Endpoint,
     service: Endpoint,
     nowMs: number,
   ): TrackedConnection | undefined {
-    if (this.map.size >= this.maxEntries && !this.evictOne()) {
+    if (this.all.size >= this.maxEntries && !this.evictOne()) {
       this.counters.refusedCap++;
       return undefined;
     }
     const protocol = protocolForPort(service.port, this.opts.protocols);
-    const conn = new TrackedConnection(key, seg.family, client, service, protocol, this.fifo);
+    const conn = new TrackedConnection(seg.family, client, service, protocol, this.fifo);
     conn.firstSeenMs = nowMs;
     const syn = (seg.flags & TCP_SYN) !== 0;
     const ack = (seg.flags & TCP_ACK) !== 0;
@@ -266,18 +326,29 @@ export class ConnectionTable {
         to.nxt = seg.ack;
       }
     }
-    this.map.set(key, conn);
+    this.all.add(conn);
+    if (dir === 'toServer' && this.clientMacs.size < 65536 && !this.clientMacs.has(client.ip)) {
+      this.clientMacs.set(client.ip, macText(seg.frame, seg.ethStart + 6));
+    }
+    if (seg.family === 4) {
+      conn.client4 = dir === 'toServer' ? seg.src4 : seg.dst4;
+      conn.service4 = dir === 'toServer' ? seg.dst4 : seg.src4;
+      this.index4.set(conn.client4, conn.service4, (client.port << 16) | service.port, conn);
+    } else this.index6.set(key ?? conn.key, conn);
     if (conn.state === 'SYN_SENT' || conn.state === 'SYN_RECEIVED') {
       conn.halfOpenListed = true;
-      this.halfOpen.set(key, conn);
+      this.halfOpen.add(conn);
     }
     this.counters.created++;
     return conn;
   }
 
   private remove(conn: TrackedConnection): void {
-    this.map.delete(conn.key);
-    if (conn.halfOpenListed) this.halfOpen.delete(conn.key);
+    this.all.delete(conn);
+    if (conn.family === 4) {
+      this.index4.delete(conn.client4, conn.service4, (conn.clientEp.port << 16) | conn.serviceEp.port);
+    } else this.index6.delete(conn.key);
+    if (conn.halfOpenListed) this.halfOpen.delete(conn);
   }
 
   /**
@@ -305,9 +376,9 @@ export class ConnectionTable {
       return;
     }
 
-    if (seg.options.tsVal !== undefined) {
-      from.tsVal = seg.options.tsVal;
-      from.tsEcr = seg.options.tsEcr ?? 0;
+    if (seg.hasTs) {
+      from.tsVal = seg.tsVal;
+      from.tsEcr = seg.tsEcr;
       from.tsSeenAt = nowMs;
     }
 
@@ -319,7 +390,9 @@ export class ConnectionTable {
     if (flags & TCP_ACK) this.onAck(conn, dir, from, seg.ack);
 
     const fin = (flags & TCP_FIN) !== 0;
-    if (seg.payload.length > 0 || fin) this.onData(conn, dir, from, seg.seq, seg.payload, fin);
+    if (seg.payloadEnd > seg.payloadStart || fin) {
+      this.onData(conn, dir, from, seg.seq, seg.frame, seg.payloadStart, seg.payloadEnd, fin);
+    }
     if (dir === 'toServer' && flags & TCP_ACK) {
       if (conn.state === 'SYN_RECEIVED') conn.state = 'ESTABLISHED';
       else if (conn.state === 'SYN_SENT') {
@@ -338,26 +411,25 @@ export class ConnectionTable {
     from: SideState,
     to: SideState,
   ): void {
-    const o = seg.options;
     const isSynAck = (seg.flags & TCP_ACK) !== 0;
     if (dir === 'toServer' && !isSynAck) {
       // (Re)transmitted SYN from the client: (re)start the record.
       from.isn = seg.seq;
       from.nxt = u32(seg.seq + 1);
-      from.mss = o.mss ?? 536;
-      from.wscale = o.wscale ?? -1;
-      from.sackPermitted = o.sackPermitted;
-      from.tsOk = o.tsVal !== undefined;
+      from.mss = seg.mss >= 0 ? seg.mss : 536;
+      from.wscale = seg.wscale;
+      from.sackPermitted = seg.sackPermitted;
+      from.tsOk = seg.hasTs;
       conn.state = 'SYN_SENT';
       return;
     }
     if (dir === 'toClient' && isSynAck) {
       from.isn = seg.seq;
       from.nxt = u32(seg.seq + 1);
-      from.mss = o.mss ?? 536;
-      from.wscale = o.wscale ?? -1;
-      from.sackPermitted = o.sackPermitted;
-      from.tsOk = o.tsVal !== undefined;
+      from.mss = seg.mss >= 0 ? seg.mss : 536;
+      from.wscale = seg.wscale;
+      from.sackPermitted = seg.sackPermitted;
+      from.tsOk = seg.hasTs;
       from.ack = seg.ack;
       from.ackSeen = true;
       if (!conn.midstream && to.nxt === seg.ack) conn.handshakeSeen = true;
@@ -393,13 +465,16 @@ export class ConnectionTable {
     }
   }
 
-  /** In-order delivery: the highest in-order data counts; overlaps are trimmed; gaps are held. */
+  /** In-order delivery: the highest in-order data counts; overlaps are trimmed; gaps are held.
+   *  The payload is bytes [start, end) of the frame buffer, which the capture reuses. */
   private onData(
     conn: TrackedConnection,
     dir: Direction,
     from: SideState,
     seq: number,
-    payload: Buffer,
+    buf: Buffer,
+    start: number,
+    end: number,
     fin: boolean,
   ): void {
     const ahead = seqDiff(seq, from.nxt);
@@ -412,21 +487,21 @@ export class ConnectionTable {
         from.gapLost = true;
         return;
       }
-      held.push({ seq, data: Buffer.from(payload), fin });
+      held.push({ seq, data: copyRange(buf, start, end), fin });
       return;
     }
-    let data = payload;
     if (ahead < 0) {
       // Starts before nxt: a retransmission, maybe carrying some new bytes.
       const skip = -ahead;
-      if (skip >= data.length && !(fin && skip === data.length)) {
+      const len = end - start;
+      if (skip >= len && !(fin && skip === len)) {
         from.retransmissions++;
         return;
       }
       if (skip > 0) from.retransmissions++;
-      data = data.subarray(Math.min(skip, data.length));
+      start += Math.min(skip, len);
     }
-    this.deliver(conn, dir, from, data, fin);
+    this.deliver(conn, dir, from, buf, start, end, fin);
     // Drain held segments the new bytes made contiguous.
     while (from.held && from.held.length > 0) {
       const i = from.held.findIndex((h) => !seqLt(from.nxt, h.seq) && seqDiff(h.seq, from.nxt) <= 0);
@@ -434,7 +509,7 @@ export class ConnectionTable {
       const h = from.held.splice(i, 1)[0];
       const skip = seqDiff(from.nxt, h.seq);
       if (skip < h.data.length || (h.fin && skip === h.data.length)) {
-        this.deliver(conn, dir, from, h.data.subarray(Math.min(skip, h.data.length)), h.fin);
+        this.deliver(conn, dir, from, h.data, Math.min(skip, h.data.length), h.data.length, h.fin);
       }
     }
     if (from.held && from.held.length === 0) from.held = undefined;
@@ -444,15 +519,21 @@ export class ConnectionTable {
     conn: TrackedConnection,
     dir: Direction,
     from: SideState,
-    data: Buffer,
+    buf: Buffer,
+    start: number,
+    end: number,
     fin: boolean,
   ): void {
-    if (data.length > 0) {
-      if (dir === 'toClient') this.keepUnacked(conn, from.nxt, data);
-      conn.analyzer.onData(dir, from.streamEnd, data);
-      from.streamEnd += data.length;
-      from.bytes += data.length;
-      from.nxt = u32(from.nxt + data.length);
+    const len = end - start;
+    if (len > 0) {
+      if (dir === 'toClient') this.keepUnacked(conn, from.nxt, buf, start, end);
+      const analyzer = conn.analyzer;
+      // Generic mode needs only the lengths: no view of the bytes is made for it.
+      if (analyzer instanceof GenericAnalyzer) analyzer.onLength(dir, from.streamEnd, len);
+      else analyzer.onData(dir, from.streamEnd, buf.subarray(start, end));
+      from.streamEnd += len;
+      from.bytes += len;
+      from.nxt = u32(from.nxt + len);
     }
     if (fin && !from.finSeen) {
       from.finSeen = true;
@@ -460,14 +541,14 @@ export class ConnectionTable {
     }
   }
 
-  private keepUnacked(conn: TrackedConnection, seq: number, data: Buffer): void {
-    if (conn.unackedBytes + data.length > this.maxUnacked) {
+  private keepUnacked(conn: TrackedConnection, seq: number, buf: Buffer, start: number, end: number): void {
+    if (conn.unackedBytes + end - start > this.maxUnacked) {
       conn.unackedOverflow = true;
       return;
     }
     // Copy: live capture buffers are reused, and the restore may come minutes later.
-    conn.unacked.push({ seq, data: Buffer.from(data) });
-    conn.unackedBytes += data.length;
+    conn.unacked.push({ seq, data: copyRange(buf, start, end) });
+    conn.unackedBytes += end - start;
   }
 
   private updateCloseState(conn: TrackedConnection, to: SideState): void {
@@ -489,7 +570,7 @@ export class ConnectionTable {
   /** Idle and half-open expiry; runs at most once a second from onPacket, or when called. */
   sweep(nowMs: number): void {
     this.lastSweep = nowMs;
-    for (const c of this.map.values()) {
+    for (const c of this.all.values()) {
       const idle = nowMs - c.lastSeenMs;
       const halfOpen = c.state === 'SYN_SENT' || c.state === 'SYN_RECEIVED';
       if (halfOpen && idle > this.halfOpenMs) {
@@ -502,10 +583,16 @@ export class ConnectionTable {
     }
   }
 
+  /** The MAC the mirror saw a client's frames come from: at failover the standby's neighbour
+   *  table gets it at once, instead of ARPing while every restored socket sends. */
+  clientMac(ip: string): string | undefined {
+    return this.clientMacs.get(ip);
+  }
+
   /** The final snapshot a failover restores from: one verdict per tracked connection. */
   verdicts(nowMs: number): Verdict[] {
     const out: Verdict[] = [];
-    for (const c of this.map.values()) out.push(verdictFor(c, nowMs));
+    for (const c of this.all.values()) out.push(verdictFor(c, nowMs));
     return out;
   }
 }

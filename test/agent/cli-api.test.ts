@@ -85,7 +85,7 @@ t.test('--read of a file that is not a pcap fails cleanly', async (t) => {
 
 t.test('REST API: health, status, connections, metrics, openapi', async (t) => {
   const registry = new Registry();
-  const agent = new Agent({ services: [SERVICE], registry }, (f) => f.tsMs);
+  const agent = new Agent({ services: [SERVICE], registry }, (tsMs) => tsMs);
   agent.readPcap(fixturePath('handshake-http'));
   agent.readPcap(fixturePath('midstream'));
   const app = await buildAgentApi({ agent, registry, token: 'sekret' });

@@ -19,7 +19,7 @@ import {
 } from '../fixtures/crafted/make.js';
 
 function run(name: string, maxConnections?: number) {
-  const agent = new Agent({ services: [SERVICE], maxConnections }, (f) => f.tsMs);
+  const agent = new Agent({ services: [SERVICE], maxConnections }, (tsMs) => tsMs);
   agent.readPcap(fixturePath(name));
   return agent;
 }
@@ -182,7 +182,7 @@ t.test('half-open entries expire after the half-open timeout', async (t) => {
 });
 
 t.test('a table full of established connections refuses new ones (counted), keeps the old', async (t) => {
-  const agent = new Agent({ services: [SERVICE], maxConnections: 1 }, (f) => f.tsMs);
+  const agent = new Agent({ services: [SERVICE], maxConnections: 1 }, (tsMs) => tsMs);
   agent.readPcap(fixturePath('handshake-http'));
   agent.readPcap(fixturePath('midstream'));
   t.equal(agent.table.size, 1);

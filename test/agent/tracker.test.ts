@@ -80,7 +80,7 @@ t.test('unanswered request: its bytes go to the receive queue', async (t) => {
   if (v.restorable) t.equal(v.params.recvQueue.toString(), 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
 });
 
-t.test('reply partly sent: not restorable', async (t) => {
+t.test('reply partly sent: restorable; the standby reply completes it', async (t) => {
   const conv = new Conversation();
   conv.handshake();
   conv.c(PSH | ACK, REQ);
@@ -89,8 +89,25 @@ t.test('reply partly sent: not restorable', async (t) => {
   const tbl = table();
   feed(tbl, conv.frames);
   const v = only(tbl);
+  t.ok(v.restorable);
+  if (v.restorable) {
+    t.equal(v.params.replyPrefix?.toString(), 'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhel');
+    t.equal(v.params.recvQueue.toString(), REQ, 'its request is replayed');
+  }
+});
+
+t.test('reply partly sent, its bytes beyond the FIFO bound: not restorable', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  conv.s(PSH | ACK, `HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n${'h'.repeat(100)}`);
+  conv.c(ACK);
+  const tbl = table({ fifo: { maxExchanges: 8, maxBytes: 64 } });
+  feed(tbl, conv.frames);
+  const v = only(tbl);
   t.equal(v.restorable, false);
   if (!v.restorable) {
+    t.match(v.reason, /not all kept/);
     t.equal(v.code, 'reply-partly-sent');
     t.equal(v.reset?.seq, conv.sseq, "RST at the client's rcv_nxt");
     t.equal(v.reset?.dst.port, 40000);
