@@ -14,6 +14,8 @@ export class ExchangeLog {
   /** toServer stream end */
   serverStreamEnd = 0;
   private clientAcked = 0;
+  /** every exchange before this index has its reply acknowledged (acks are scanned from here) */
+  private firstUnacked = 0;
 
   constructor(private readonly limits: FifoLimits) {
     this.requestBytes = new RetainedBytes(limits.maxBytes);
@@ -41,9 +43,12 @@ export class ExchangeLog {
   onClientAck(offset: number): void {
     if (offset <= this.clientAcked) return;
     this.clientAcked = offset;
-    for (const ex of this.exchanges) {
+    const xs = this.exchanges;
+    for (let j = this.firstUnacked; j < xs.length; j++) {
+      const ex = xs[j];
       if (!ex.replyAcked && ex.reply?.complete && ex.reply.end <= offset) ex.replyAcked = true;
     }
+    this.advanceFirstUnacked();
     this.trimRetained();
     this.enforceBounds();
   }
@@ -51,25 +56,35 @@ export class ExchangeLog {
   /** after a reply completes, it may already be acknowledged */
   replyCompleted(ex: Exchange): void {
     if (ex.reply && ex.reply.end <= this.clientAcked) ex.replyAcked = true;
+    this.advanceFirstUnacked();
     this.trimRetained();
   }
 
+  private advanceFirstUnacked(): void {
+    const xs = this.exchanges;
+    while (this.firstUnacked < xs.length && xs[this.firstUnacked].replyAcked) this.firstUnacked++;
+  }
+
   private trimRetained(): void {
-    const keepFrom = this.exchanges.find((e) => !e.replyAcked)?.request.start ?? this.serverStreamEnd;
-    this.requestBytes.dropTo(keepFrom);
+    const first = this.exchanges[this.firstUnacked];
+    this.requestBytes.dropTo(first ? first.request.start : this.serverStreamEnd);
   }
 
   private enforceBounds(): void {
-    while (this.exchanges.length > this.limits.maxExchanges) {
-      let i = this.exchanges.findIndex((e) => e.replyAcked);
-      if (i < 0) i = this.exchanges.findIndex((e) => e.reply?.complete);
+    const xs = this.exchanges;
+    while (xs.length > this.limits.maxExchanges) {
+      // the oldest answered-and-acknowledged one goes first, then an answered one
+      let i = this.firstUnacked > 0 ? 0 : xs.findIndex((e) => e.replyAcked);
+      if (i < 0) i = xs.findIndex((e) => e.reply?.complete);
       if (i < 0) {
         i = 0;
         this.lostUnanswered = true;
       }
-      this.exchanges.splice(i, 1);
+      xs.splice(i, 1);
+      if (i < this.firstUnacked) this.firstUnacked--;
       this.dropped++;
     }
+    this.advanceFirstUnacked();
   }
 
   /** start of the first request without a complete final reply, else the stream end */

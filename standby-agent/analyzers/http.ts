@@ -3,31 +3,45 @@
 // HEAD and 1xx/204/304 replies without a body, and replies delimited by the connection's close
 // (never complete while it is open).
 import { ExchangeLog } from './exchange-log.js';
+import { RetainedBytes } from './retained-bytes.js';
 import type { AnalyzerView, AppMessage, Direction, Exchange, FifoLimits, StreamAnalyzer } from './types.js';
 
 const MAX_HEAD = 64 * 1024;
-const CRLFCRLF = Buffer.from('\r\n\r\n');
+const CR = 0x0d;
+const latin1 = (b: Buffer, start: number, end: number) => b.toString('latin1', start, end);
+const LF = 0x0a;
 
-type BodyMode = { kind: 'none' } | { kind: 'length'; n: number } | { kind: 'chunked' } | { kind: 'close' };
+/** How a message's body is delimited: a byte count (>= 0) or one of these. */
+const BODY_NONE = -1;
+const BODY_CHUNKED = -2;
+const BODY_CLOSE = -3;
+/** a body length, BODY_*, or an error text */
+type BodyMode = number | string;
 
 type FramerState = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailer' | 'close';
 
-/** Cuts one direction's byte stream into messages; the analyzer decides each body's length. */
+/**
+ * Cuts one direction's byte stream into messages; the analyzer decides each body's length.
+ * A head that arrives whole in one segment is parsed in place from the bytes (the common case
+ * costs no copies and no header strings); a head split across segments is copied until complete,
+ * because the capture reuses its buffers.
+ */
 class MessageFramer {
   state: FramerState = 'head';
-  private head: Buffer[] = [];
-  private headLen = 0;
+  /** bytes of a head still incomplete (copied) */
+  private pending: Buffer | undefined;
   private remaining = 0;
   private line = '';
   /** stream offset where the current message began */
   msgStart = 0;
   /** no bytes of a message are pending */
   get atBoundary(): boolean {
-    return this.state === 'head' && this.headLen === 0;
+    return this.state === 'head' && this.pending === undefined;
   }
 
   constructor(
-    private readonly onHead: (start: number, head: string) => BodyMode | string,
+    /** the head is bytes [hs, he) of buf, its final CRLFCRLF included */
+    private readonly onHead: (start: number, buf: Buffer, hs: number, he: number) => BodyMode,
     private readonly onEnd: (end: number) => void,
     private readonly onError: (reason: string) => void,
   ) {}
@@ -35,62 +49,50 @@ class MessageFramer {
   push(offset: number, data: Buffer): void {
     let i = 0;
     while (i < data.length) {
-      const at = offset + i;
       switch (this.state) {
         case 'head': {
-          if (this.headLen === 0) this.msgStart = at;
-          // Look for the end of the head; across chunk boundaries only when a head is already
-          // pending (keep its last 3 bytes in view), otherwise in place without copying.
-          let take: number;
-          if (this.headLen === 0) {
-            const idx = data.indexOf(CRLFCRLF, i);
-            if (idx < 0) {
-              this.head.push(data.subarray(i));
-              this.headLen += data.length - i;
-              i = data.length;
-              break;
-            }
-            take = idx + 4 - i;
+          let buf = data;
+          let hs = i;
+          let base = offset; // stream offset of buf[0]
+          let searchFrom = i;
+          if (this.pending === undefined) {
+            // Empty lines before a message are allowed (RFC 9112 2.2): skip them.
+            while (i < data.length && (data[i] === CR || data[i] === LF)) i++;
+            if (i === data.length) return;
+            hs = i;
+            this.msgStart = offset + i;
           } else {
-            const prev = Buffer.concat(this.head);
-            const carried = Math.min(3, prev.length);
-            const joined = Buffer.concat([prev.subarray(prev.length - carried), data.subarray(i)]);
-            const idx = joined.indexOf(CRLFCRLF);
-            if (idx < 0) {
-              this.head.push(data.subarray(i));
-              this.headLen += data.length - i;
-              if (this.headLen > MAX_HEAD) {
-                this.onError('HTTP header block larger than 64 KiB');
-                return;
-              }
-              i = data.length;
-              break;
+            // the terminator may straddle the old and new bytes: look from 3 bytes back
+            searchFrom = Math.max(0, this.pending.length - 3);
+            buf = Buffer.concat([this.pending, data.subarray(i)]);
+            hs = 0;
+            base = this.msgStart;
+          }
+          const idx = findHeadEnd(buf, searchFrom);
+          if (idx < 0) {
+            if (buf.length - hs > MAX_HEAD) {
+              this.onError('HTTP header block larger than 64 KiB');
+              this.state = 'close';
+              return;
             }
-            take = idx + 4 - carried;
-          }
-          this.head.push(data.subarray(i, i + take));
-          const headText = Buffer.concat(this.head).toString('latin1');
-          this.head = [];
-          this.headLen = 0;
-          i += take;
-          if (headText.trim() === '') {
-            // Stray CRLFs between messages are allowed (RFC 9112 2.2); skip them.
-            continue;
-          }
-          const mode = this.onHead(this.msgStart, headText);
-          if (typeof mode === 'string') {
-            this.onError(mode);
+            this.pending = Buffer.from(buf.subarray(hs));
             return;
           }
-          if (mode.kind === 'none') this.onEnd(offset + i);
-          else if (mode.kind === 'length') {
-            this.remaining = mode.n;
+          const he = idx + 4;
+          this.pending = undefined;
+          // continue after the head, in `data` coordinates
+          i = base + he - offset;
+          const mode = this.onHead(this.msgStart, buf, hs, he);
+          if (typeof mode === 'string') {
+            this.onError(mode);
+            this.state = 'close';
+            return;
+          }
+          if (mode === BODY_NONE || mode === 0) this.onEnd(offset + i);
+          else if (mode > 0) {
+            this.remaining = mode;
             this.state = 'body';
-            if (mode.n === 0) {
-              this.state = 'head';
-              this.onEnd(offset + i);
-            }
-          } else if (mode.kind === 'chunked') {
+          } else if (mode === BODY_CHUNKED) {
             this.state = 'chunk-size';
             this.line = '';
           } else this.state = 'close';
@@ -124,12 +126,13 @@ class MessageFramer {
         }
         case 'chunk-size':
         case 'trailer': {
-          const nl = data.indexOf(0x0a, i);
+          const nl = data.indexOf(LF, i);
           const end = nl < 0 ? data.length : nl + 1;
-          this.line += data.subarray(i, end).toString('latin1');
+          this.line += latin1(data, i, end);
           i = end;
           if (this.line.length > 8192) {
             this.onError('HTTP chunk line too long');
+            this.state = 'close';
             return;
           }
           if (nl < 0) break;
@@ -139,6 +142,7 @@ class MessageFramer {
             const size = Number.parseInt(text.split(';')[0], 16);
             if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+/.test(text)) {
               this.onError(`bad chunk size line "${text.slice(0, 40)}"`);
+              this.state = 'close';
               return;
             }
             if (size === 0) this.state = 'trailer';
@@ -153,30 +157,123 @@ class MessageFramer {
           break;
         }
         case 'close':
-          // Body runs until the connection closes: nothing more can be framed.
-          i = data.length;
-          break;
+          // Body runs until the connection closes (or the stream failed): nothing more to frame.
+          return;
       }
     }
   }
 }
 
-const TRANSFER_ENCODING = /^transfer-encoding:[ \t]*(.*?)[ \t]*$/im;
-const CONTENT_LENGTH = /^content-length:[ \t]*(.*?)[ \t]*$/im;
-
-function headerValue(head: string, re: RegExp): string | undefined {
-  return re.exec(head)?.[1];
+/** index of the first CRLFCRLF at or after `from`, or -1 (a JS loop: heads are short, and
+ *  a native indexOf call costs more than scanning them) */
+function findHeadEnd(b: Buffer, from: number): number {
+  const n = b.length;
+  for (let k = from + 3; k < n; k++) {
+    if (b[k] === LF && b[k - 1] === CR && b[k - 2] === LF && b[k - 3] === CR) return k - 3;
+  }
+  return -1;
 }
 
-function bodyModeFromHeaders(head: string): BodyMode | string {
-  const te = headerValue(head, TRANSFER_ENCODING);
-  if (te && /chunked\s*$/i.test(te)) return { kind: 'chunked' };
-  const cl = headerValue(head, CONTENT_LENGTH);
-  if (cl !== undefined) {
-    if (!/^\d+$/.test(cl)) return `bad Content-Length "${cl}"`;
-    return { kind: 'length', n: Number(cl) };
+/** are the bytes at `at` exactly the ASCII text `text`? */
+function bytesAre(b: Buffer, at: number, text: string): boolean {
+  if (at + text.length > b.length) return false;
+  for (let k = 0; k < text.length; k++) if (b[at + k] !== text.charCodeAt(k)) return false;
+  return true;
+}
+
+/** An HTTP message as the FIFO keeps it: key, summary and details are derived on demand,
+ *  not built per message. `ordinal` numbers the request, and its reply carries the same. */
+abstract class HttpMessage {
+  end: number;
+  complete = false;
+  constructor(
+    readonly start: number,
+    readonly ordinal: number,
+  ) {
+    this.end = start;
   }
-  return { kind: 'none' };
+  get key(): string {
+    return String(this.ordinal);
+  }
+}
+
+class HttpRequest extends HttpMessage implements AppMessage {
+  readonly dir = 'toServer' as const;
+  constructor(
+    start: number,
+    /** "GET /index.html" */
+    readonly summary: string,
+    readonly method: string,
+    ordinal: number,
+  ) {
+    super(start, ordinal);
+  }
+  get details(): Record<string, string | number> {
+    return { method: this.method };
+  }
+}
+
+class HttpReply extends HttpMessage implements AppMessage {
+  readonly dir = 'toClient' as const;
+  constructor(
+    start: number,
+    readonly status: number,
+    readonly interim: boolean,
+    ordinal: number,
+  ) {
+    super(start, ordinal);
+  }
+  /** "200 (2240 bytes)" once complete */
+  get summary(): string {
+    return this.complete ? `${this.status} (${this.end - this.start} bytes)` : String(this.status);
+  }
+  get details(): Record<string, string | number> {
+    return { status: this.status };
+  }
+}
+
+/** does the header line starting at `ls` have the (lower-case) name `name`, then a colon? */
+function headerNameIs(b: Buffer, ls: number, le: number, name: string): boolean {
+  const n = name.length;
+  if (le - ls <= n || b[ls + n] !== 0x3a) return false;
+  for (let k = 0; k < n; k++) if ((b[ls + k] | 0x20) !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Body framing from the header lines in [ls, he): Transfer-Encoding chunked wins over
+ *  Content-Length (RFC 9112 6.3); neither = BODY_NONE. */
+function bodyModeFromHeaders(b: Buffer, ls: number, he: number): BodyMode {
+  let contentLength: BodyMode = BODY_NONE;
+  let seenLength = false;
+  while (ls < he) {
+    let le = b.indexOf(LF, ls);
+    if (le < 0 || le > he) le = he;
+    const first = b[ls] | 0x20;
+    if (first === 0x74 /* t */ && headerNameIs(b, ls, le, 'transfer-encoding')) {
+      // chunked must be the last coding
+      let e = le;
+      while (e > ls && (b[e - 1] === CR || b[e - 1] === LF || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
+      if (e - ls >= 7 && latin1(b, e - 7, e).toLowerCase() === 'chunked') return BODY_CHUNKED;
+    } else if (first === 0x63 /* c */ && !seenLength && headerNameIs(b, ls, le, 'content-length')) {
+      seenLength = true;
+      let v = ls + 15;
+      let e = le;
+      while (v < e && (b[v] === 0x20 || b[v] === 0x09)) v++;
+      while (e > v && (b[e - 1] === CR || b[e - 1] === LF || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
+      let n = 0;
+      for (let k = v; k < e; k++) {
+        const d = b[k] - 0x30;
+        if (d < 0 || d > 9) {
+          n = -1;
+          break;
+        }
+        n = n * 10 + d;
+      }
+      contentLength = n < 0 || v === e ? `bad Content-Length "${latin1(b, v, e)}"` : n;
+    }
+    ls = le + 1;
+  }
+  return contentLength;
 }
 
 export class HttpAnalyzer implements StreamAnalyzer {
@@ -184,22 +281,28 @@ export class HttpAnalyzer implements StreamAnalyzer {
   private readonly log: ExchangeLog;
   private readonly requestFramer: MessageFramer;
   private readonly replyFramer: MessageFramer;
-  private current: { request?: Exchange; reply?: AppMessage } = {};
+  /** request whose body is still arriving; reply (and its exchange) still arriving */
+  private currentRequest: Exchange | undefined;
+  private currentReply: HttpReply | undefined;
+  private currentReplyExchange: Exchange | undefined;
   private error: string | undefined;
   private ordinal = 0;
   /** replies waiting for their request, in order */
   private awaiting: Exchange[] = [];
   private started = { toServer: false, toClient: false };
+  /** bytes of the reply in progress (a copy, capped), dropped when it completes */
+  private readonly replyBytes: RetainedBytes;
 
   constructor(limits: FifoLimits) {
     this.log = new ExchangeLog(limits);
+    this.replyBytes = new RetainedBytes(limits.maxBytes);
     this.requestFramer = new MessageFramer(
-      (start, head) => this.onRequestHead(start, head),
+      (start, b, hs, he) => this.onRequestHead(start, b, hs, he),
       (end) => this.onRequestEnd(end),
       (r) => this.fail(r),
     );
     this.replyFramer = new MessageFramer(
-      (start, head) => this.onReplyHead(start, head),
+      (start, b, hs, he) => this.onReplyHead(start, b, hs, he),
       (end) => this.onReplyEnd(end),
       (r) => this.fail(r),
     );
@@ -224,75 +327,108 @@ export class HttpAnalyzer implements StreamAnalyzer {
     if (dir === 'toServer') {
       this.log.onRequestBytes(offset, data);
       if (!this.error) this.requestFramer.push(offset, data);
-    } else if (!this.error) this.replyFramer.push(offset, data);
+    } else if (!this.error) {
+      this.replyFramer.push(offset, data);
+      this.keepReplyBytes(offset, data);
+    }
   }
 
-  private onRequestHead(start: number, head: string): BodyMode | string {
-    const line = head.slice(0, head.indexOf('\r\n'));
-    const m = /^([A-Z]+) (\S+) HTTP\/1\.[01]$/.exec(line);
-    if (!m) return `not an HTTP/1.x request line: "${line.slice(0, 60)}"`;
-    const request: AppMessage = {
-      dir: 'toServer',
-      start,
-      end: start,
-      summary: `${m[1]} ${m[2]}`,
-      key: String(++this.ordinal),
-      complete: false,
-      details: { method: m[1] },
-    };
+  /** keep the bytes of an unfinished reply (only those: a finished one costs no copy) */
+  private keepReplyBytes(offset: number, data: Buffer): void {
+    const end = offset + data.length;
+    const kept = this.replyBytes;
+    if (this.replyFramer.atBoundary) {
+      if (kept.start !== end || kept.end !== end) kept.reset(end);
+      return;
+    }
+    const msgStart = this.replyFramer.msgStart;
+    if (msgStart >= offset) {
+      // the reply began in this chunk
+      kept.reset(msgStart);
+      kept.append(msgStart, data.subarray(msgStart - offset));
+    } else kept.append(offset, data); // its earlier bytes are kept already
+  }
+
+  private onRequestHead(start: number, b: Buffer, hs: number, he: number): BodyMode {
+    // request-line = method SP request-target SP HTTP-version CRLF
+    let le = b.indexOf(LF, hs);
+    if (le < 0 || le > he) le = he;
+    const lineEnd = le > hs && b[le - 1] === CR ? le - 1 : le;
+    let sp1 = hs;
+    while (sp1 < lineEnd && b[sp1] >= 0x41 && b[sp1] <= 0x5a) sp1++;
+    const sp2 = b.indexOf(0x20, sp1 + 1);
+    if (
+      sp1 === hs ||
+      b[sp1] !== 0x20 ||
+      sp2 < 0 ||
+      sp2 === sp1 + 1 ||
+      lineEnd - sp2 !== 9 ||
+      !bytesAre(b, sp2 + 1, 'HTTP/1.') ||
+      (b[lineEnd - 1] !== 0x30 && b[lineEnd - 1] !== 0x31)
+    ) {
+      return `not an HTTP/1.x request line: "${latin1(b, hs, Math.min(lineEnd, hs + 60))}"`;
+    }
+    const summary = latin1(b, hs, sp2);
+    const method = summary.slice(0, sp1 - hs);
+    const request = new HttpRequest(start, summary, method, ++this.ordinal);
     const ex = this.log.addRequest(request);
-    this.current.request = ex;
+    this.currentRequest = ex;
     this.awaiting.push(ex);
-    return bodyModeFromHeaders(head);
+    return bodyModeFromHeaders(b, le + 1, he);
   }
 
   private onRequestEnd(end: number): void {
-    const ex = this.current.request;
+    const ex = this.currentRequest;
     if (!ex) return;
     ex.request.end = end;
     ex.request.complete = true;
-    this.current.request = undefined;
+    this.currentRequest = undefined;
   }
 
-  private onReplyHead(start: number, head: string): BodyMode | string {
-    const line = head.slice(0, head.indexOf('\r\n'));
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(line);
-    if (!m) return `not an HTTP/1.x status line: "${line.slice(0, 60)}"`;
-    const status = Number(m[1]);
+  private onReplyHead(start: number, b: Buffer, hs: number, he: number): BodyMode {
+    // status-line = HTTP-version SP 3DIGIT SP [reason] CRLF
+    let le = b.indexOf(LF, hs);
+    if (le < 0 || le > he) le = he;
+    const d0 = b[hs + 9] - 0x30;
+    const d1 = b[hs + 10] - 0x30;
+    const d2 = b[hs + 11] - 0x30;
+    if (
+      le - hs < 12 ||
+      !bytesAre(b, hs, 'HTTP/1.') ||
+      (b[hs + 7] !== 0x30 && b[hs + 7] !== 0x31) ||
+      b[hs + 8] !== 0x20 ||
+      !(d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)
+    ) {
+      const lineEnd = le > hs && b[le - 1] === CR ? le - 1 : le;
+      return `not an HTTP/1.x status line: "${latin1(b, hs, Math.min(lineEnd, hs + 60))}"`;
+    }
+    const status = d0 * 100 + d1 * 10 + d2;
     const ex = this.awaiting[0];
     if (!ex) return 'a reply without a request';
     const interim = status >= 100 && status < 200 && status !== 101;
-    const reply: AppMessage = {
-      dir: 'toClient',
-      start,
-      end: start,
-      summary: String(status),
-      key: ex.request.key,
-      complete: false,
-      interim,
-      details: { status },
-    };
+    const request = ex.request as HttpRequest;
+    const reply = new HttpReply(start, status, interim, request.ordinal);
     if (!interim) {
       this.log.setReply(ex, reply);
       this.awaiting.shift();
     }
-    this.current.reply = reply;
+    this.currentReply = reply;
+    this.currentReplyExchange = interim ? undefined : ex;
     if (status === 101) return 'protocol switched (101): stream is no longer HTTP';
     if (interim || status === 204 || status === 304 || ex.request.details?.method === 'HEAD')
-      return { kind: 'none' };
-    const mode = bodyModeFromHeaders(head);
-    if (typeof mode !== 'string' && mode.kind === 'none') return { kind: 'close' };
-    return mode;
+      return BODY_NONE;
+    const mode = bodyModeFromHeaders(b, le + 1, he);
+    return mode === BODY_NONE ? BODY_CLOSE : mode;
   }
 
   private onReplyEnd(end: number): void {
-    const reply = this.current.reply;
+    const reply = this.currentReply;
     if (!reply) return;
     reply.end = end;
     reply.complete = true;
-    reply.summary = `${reply.details?.status} (${end - reply.start} bytes)`;
-    this.current.reply = undefined;
-    const ex = this.log.exchanges.find((e) => e.reply === reply);
+    this.currentReply = undefined;
+    const ex = this.currentReplyExchange;
+    this.currentReplyExchange = undefined;
     if (ex) this.log.replyCompleted(ex);
   }
 
@@ -301,12 +437,17 @@ export class HttpAnalyzer implements StreamAnalyzer {
   }
 
   view(): AnalyzerView {
-    return this.log.view(
+    const view = this.log.view(
       'http',
       this.error === undefined,
       this.error,
       this.error === undefined && this.replyFramer.atBoundary,
       this.requestFramer.atBoundary ? undefined : this.requestFramer.msgStart,
     );
+    if (this.error === undefined && !this.replyFramer.atBoundary) {
+      const start = this.replyFramer.msgStart;
+      view.partialReply = { start, bytes: this.replyBytes.slice(start) };
+    }
+    return view;
   }
 }

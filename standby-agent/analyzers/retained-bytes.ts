@@ -21,8 +21,10 @@ export class RetainedBytes {
 
   append(offset: number, data: Buffer): void {
     if (offset !== this.end) this.reset(offset);
-    // Copy: the caller's buffer may be reused by the capture.
-    this.chunks.push(Buffer.from(data));
+    // Copy: the caller's buffer may be reused by the capture (small copies use Node's pool).
+    const copy = Buffer.allocUnsafe(data.length);
+    data.copy(copy);
+    this.chunks.push(copy);
     this.size += data.length;
     this.end += data.length;
     if (this.size > this.maxBytes) {
