@@ -3,10 +3,8 @@
 // interval), connections preserved, restore rate. The same run with restoration disabled
 // (IP takeover only, like keepalived; clients reconnect) is the baseline.
 //   npx tsx bench/failover.ts [--connections 100,1000] [--interval-ms 50] [--modes restore,baseline]
-// Measured here (2 cores, userspace OVS, 2026-11-23): restore 100: 88-100/100 preserved, stall
-// p50 281-349 ms, restores/s ~21-23k; 1,000: 15-75 preserved (the tracker marks most
-// connections "client-data-gap" at 20k req/s); baseline: 0 preserved, p50 242 (100) / 533 (1,000).
-// Mechanics mode (exact state): 1,000/1,000 and 100/100 preserved.
+// BENCH_DEBUG=1 prints, for the connections not preserved, what the report and the clients saw.
+// Figures: README.md, "Measured figures".
 // --modes mechanics: the takeover mechanics alone, without the controller and the tracker: the
 // service (a small Node HTTP service) dies with its link, its kernel's exact socket state stands
 // in for the tracker's verdicts; the controller (core + REST API) is real; the standby's
@@ -16,6 +14,7 @@ import { parseArgs } from 'node:util';
 import type { FailoverReport } from '../standby-agent/failover/report.js';
 import { waitForReport } from '../test/failover/e2e-helpers.js';
 import {
+  agentCall,
   buildScenario,
   type ClientConnSummary,
   killServiceNode,
@@ -51,7 +50,8 @@ function isPreserved(c: ClientConnSummary, durationMs: number): boolean {
     c.errors.length === 0 &&
     c.closes === 0 &&
     c.badResponses.length === 0 &&
-    durationMs - c.lastResponseMs < 1000
+    // the clients stop sending on the stop signal and report a little later
+    durationMs - c.lastResponseMs < 1000 + 2 * interval
   );
 }
 
@@ -80,6 +80,25 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
   try {
     const s = await buildScenario(lab);
     await startAgent(s, { restore: mode === 'restore' });
+    if (process.env.BENCH_PCAP) {
+      s.client.spawn(
+        'tcpdump',
+        [
+          '-i',
+          s.client.ifname,
+          '-w',
+          process.env.BENCH_PCAP,
+          '-Z',
+          'root',
+          '--immediate-mode',
+          '-s',
+          '120',
+          '-B',
+          '65536',
+        ],
+        { stdio: 'ignore' },
+      );
+    }
     await sleep(300);
     const clients = startClients(s, { connections: n, intervalMs: interval, reconnect: mode === 'baseline' });
     await clients.ready;
@@ -94,12 +113,54 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     }
     const detectMs = performance.now() - killedAt;
     await sleep(Number(values['after-ms']));
+    const st = (await agentCall(s, 'GET', '/v1/status')).json as { failover?: { resumed?: unknown } };
+    console.error(`[bench]   resumed: ${JSON.stringify(st.failover?.resumed)}`);
     const summary = await clients.stop();
     const stalls = summary.connections
       .filter((c) => c.responses > 0)
       .map((c) => Math.max(0, c.maxGapMs - interval))
       .sort((a, b) => a - b);
     const preserved = summary.connections.filter((c) => isPreserved(c, summary.durationMs)).length;
+    // why the others were not: the agent's verdicts, and what their clients saw
+    const codes: Record<string, number> = {};
+    for (const c of report?.connections ?? [])
+      codes[`${c.outcome}:${c.code}`] = (codes[`${c.outcome}:${c.code}`] ?? 0) + 1;
+    const seen: Record<string, number> = {};
+    for (const c of summary.connections) {
+      if (isPreserved(c, summary.durationMs)) continue;
+      const why =
+        c.errors.length > 0
+          ? `error ${c.errors[0].code}`
+          : c.closes > 0
+            ? 'closed'
+            : c.badResponses.length > 0
+              ? 'bad response'
+              : c.localPorts.length > 1
+                ? 'reconnected'
+                : 'no answer at the end';
+      seen[why] = (seen[why] ?? 0) + 1;
+    }
+    console.error(
+      `[bench]   report: ${JSON.stringify(codes)}; not preserved, as the clients saw it: ${JSON.stringify(seen)}`,
+    );
+    if (process.env.BENCH_DEBUG) {
+      const byPort = new Map((report?.connections ?? []).map((c) => [Number(c.client.split(':').pop()), c]));
+      const hung = summary.connections.filter((c) => !isPreserved(c, summary.durationMs)).slice(0, 4);
+      for (const c of hung)
+        console.error(`[bench]   hung ${JSON.stringify({ ...c, report: byPort.get(c.localPorts[0]) })}`);
+      const kinds: Record<string, [number, number]> = {};
+      for (const c of summary.connections) {
+        const r = byPort.get(c.localPorts[0]);
+        const k =
+          `${r?.replyPrefixBytes !== undefined ? 'prefix ' : ''}${r?.replyGapFilled ? 'gap ' : ''}${r?.topUpBytes ? 'topup ' : ''}${r?.sendQueueBytes ? 'sendq ' : ''}${r?.recvQueueBytes ? 'recvq' : ''}` ||
+          'plain';
+        kinds[k] ??= [0, 0];
+        const kk = kinds[k];
+        kk[0]++;
+        if (!isPreserved(c, summary.durationMs)) kk[1]++;
+      }
+      console.error(`[bench]   [all, not preserved] by restore kind: ${JSON.stringify(kinds)}`);
+    }
     return {
       mode,
       connections: n,

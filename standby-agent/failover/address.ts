@@ -45,6 +45,20 @@ export async function takeAddress(ip: string, iface: string): Promise<void> {
 }
 
 /** Whether `ip` is already an address of this namespace. */
+/** Neighbour entries (IP -> MAC) on `iface`, in one `ip -batch` run; returns how many were set. */
+export async function setNeighbours(
+  entries: Array<{ ip: string; mac: string }>,
+  iface: string,
+): Promise<number> {
+  if (entries.length === 0) return 0;
+  const lines = entries.map((e) => `neigh replace ${e.ip} lladdr ${e.mac} dev ${iface} nud stale`).join('\n');
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('ip', ['-force', '-batch', '-'], (err) => (err ? reject(err) : resolve()));
+    child.stdin?.end(`${lines}\n`);
+  });
+  return entries.length;
+}
+
 export async function hasAddress(ip: string): Promise<boolean> {
   const { stdout } = await run('ip', ['-j', 'addr', 'show']);
   const links = JSON.parse(stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;

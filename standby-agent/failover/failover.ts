@@ -40,6 +40,8 @@ export interface FailoverDeps {
   snapshot(): Verdict[];
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void>;
+  /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
+  warmNeighbours?(clientIps: string[]): Promise<number>;
   /** creates the kernel sockets (fds; wrapping them waits until after the redirect) */
   restore(list: RestoreParams[]): RestoreFdOutcome[];
   /** hands a restored socket (fd) over to the local service */
@@ -197,6 +199,16 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   } catch (e) {
     return finish('aborted', `could not take the service address: ${(e as Error).message}`);
   }
+  // Every restored socket sends at once; unresolved neighbours queue only 64 KiB each (the
+  // rest is dropped and waits for a 1 s RTO), so the clients' MACs go in first.
+  if (deps.warmNeighbours && restorable.length > 0) {
+    const warm = deps.warmNeighbours;
+    await step(
+      'neighbours',
+      () => warm([...new Set(restorable.map((p) => p.remote.ip))]),
+      (n) => `${n} neighbour entries`,
+    ).catch((e) => logger?.warn({ err: (e as Error).message }, 'neighbour entries not set'));
+  }
 
   // 4. restore
   const restored: Array<{ fd: number; params: RestoreParams }> = [];
@@ -217,6 +229,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       service: endpoint(p.local),
       recvQueueBytes: p.recvQueue.length,
       sendQueueBytes: p.sendQueue.length,
+      ...(p.replyPrefix ? { replyPrefixBytes: p.replyPrefix.length } : {}),
+      ...(p.replyExpected ? { replyGapFilled: true } : {}),
     };
     if (o.ok) {
       restored.push({ fd: o.fd, params: p });

@@ -5,6 +5,7 @@ export type StepName =
   | 'fence'
   | 'snapshot'
   | 'take-address'
+  | 'neighbours'
   | 'restore'
   | 'redirect'
   | 'top-up'
@@ -37,6 +38,10 @@ export interface ConnectionReport {
   /** bytes put in the receive queue (the unanswered request) / send queue (in flight) */
   recvQueueBytes?: number;
   sendQueueBytes?: number;
+  /** the service died mid-reply: bytes of it already sent, which the standby's reply completes */
+  replyPrefixBytes?: number;
+  /** service bytes the client never got (lost at the fence) are re-created by the standby's reply */
+  replyGapFilled?: boolean;
   /** client bytes seen after the snapshot, appended once the redirect was in force */
   topUpBytes?: number;
   /** whether the client was sent a RST through the switch, and why not if not */

@@ -1,9 +1,11 @@
 // Resuming: a restored client socket is joined to a fresh connection to the standby's own
 // service instance. The unanswered request is in the restored socket's receive queue, so the
 // first bytes the local service reads are that request, exactly once; then bytes flow both
-// ways until either side closes.
+// ways until either side closes. When the service died mid-reply, the local service's reply
+// must begin with the bytes already sent (reply-prefix.ts) and only the rest goes to the client.
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { type KnownBytes, ReplyPrefixCheck } from './reply-prefix.js';
 
 export interface LocalService {
   host: string;
@@ -21,6 +23,8 @@ export interface JoinStats {
   live: number;
   joined: number;
   failed: number;
+  /** unfinished replies completed by the local service's reply */
+  repliesCompleted: number;
 }
 
 /**
@@ -31,7 +35,7 @@ export interface JoinStats {
 const MAX_PENDING_CONNECTS = 64;
 
 export class ServiceJoiner {
-  readonly stats: JoinStats = { live: 0, joined: 0, failed: 0 };
+  readonly stats: JoinStats = { live: 0, joined: 0, failed: 0, repliesCompleted: 0 };
   private pending = 0;
   private readonly queue: Array<() => void> = [];
   /** the last few reasons a joined connection ended with an error (for status and tests) */
@@ -42,14 +46,16 @@ export class ServiceJoiner {
     private readonly logger?: Logger,
   ) {}
 
-  join(client: net.Socket, label: string): void {
+  /** `replyPrefix`: the bytes of an unfinished reply the client already has; `later`: bytes
+   *  it has further on in that reply (after a gap) */
+  join(client: net.Socket, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
     // until the local connection is up, what the client sends stays buffered in `client`
     client.pause();
     if (this.pending >= MAX_PENDING_CONNECTS) {
-      this.queue.push(() => this.connect(client, label));
+      this.queue.push(() => this.connect(client, label, replyPrefix, later));
       return;
     }
-    this.connect(client, label);
+    this.connect(client, label, replyPrefix, later);
   }
 
   private settled(): void {
@@ -58,7 +64,7 @@ export class ServiceJoiner {
     if (next) next();
   }
 
-  private connect(client: net.Socket, label: string): void {
+  private connect(client: net.Socket, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
     if (client.destroyed) return;
     this.pending++;
     let settled = false;
@@ -84,12 +90,32 @@ export class ServiceJoiner {
       }
     };
     let connected = false;
+    const check =
+      replyPrefix && (replyPrefix.length > 0 || (later?.length ?? 0) > 0)
+        ? new ReplyPrefixCheck(replyPrefix, later)
+        : undefined;
+    let checking = check !== undefined;
     local.once('connect', () => {
       settle();
       connected = true;
       this.stats.joined++;
       client.pipe(local);
-      local.pipe(client);
+      if (check) {
+        const onData = (chunk: Buffer) => {
+          const r = check.push(chunk);
+          if (!r) return;
+          local.off('data', onData);
+          checking = false;
+          if ('mismatch' in r) {
+            close('unfinished reply', new Error(r.mismatch));
+            return;
+          }
+          this.stats.repliesCompleted++;
+          if (r.rest.length > 0) client.write(r.rest);
+          local.pipe(client);
+        };
+        local.on('data', onData);
+      } else local.pipe(client);
       client.resume();
     });
     local.once('error', (e) => {
@@ -108,7 +134,10 @@ export class ServiceJoiner {
       }
     };
     client.once('end', ended);
-    local.once('end', ended);
+    local.once('end', () => {
+      if (checking) close('local service', new Error('it closed before completing the unfinished reply'));
+      else ended();
+    });
     client.once('close', () => {
       if (!local.destroyed && !closed) local.end();
     });

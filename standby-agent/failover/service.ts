@@ -15,7 +15,7 @@ import {
   warmUpRestore,
 } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
-import { interfaceTowards, localAddresses, macOf, takeAddress } from './address.js';
+import { interfaceTowards, localAddresses, macOf, setNeighbours, takeAddress } from './address.js';
 import type { MirrorRequest } from './controller-client.js';
 import { type FailoverController, type FailoverTrigger, runFailover } from './failover.js';
 import type { FailoverReport } from './report.js';
@@ -24,6 +24,8 @@ import { type LocalService, ServiceJoiner } from './resume.js';
 /** The tracker as the failover sees it (ConnectionTable implements it). */
 export interface VerdictSource {
   verdicts(nowMs: number): Iterable<Verdict> | Verdict[];
+  /** the MAC a client's frames came from on the mirror, when known */
+  clientMac?(ip: string): string | undefined;
 }
 
 /** What the agent needs from the controller (ControllerClient implements it). */
@@ -221,8 +223,22 @@ export class FailoverService {
         },
         snapshot: () => (restoreEnabled ? [...opts.tracker.verdicts(performance.now())] : []),
         takeAddress: () => takeAddress(opts.serviceIp, iface),
+        warmNeighbours: (ips: string[]) =>
+          setNeighbours(
+            ips.flatMap((ip) => {
+              const mac = opts.tracker.clientMac?.(ip);
+              return mac ? [{ ip, mac }] : [];
+            }),
+            iface,
+          ),
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
-        resume: (fd, p) => this.joiner.join(socketFromFd(fd), `${p.remote.ip}:${p.remote.port}`),
+        resume: (fd, p) =>
+          this.joiner.join(
+            socketFromFd(fd),
+            `${p.remote.ip}:${p.remote.port}`,
+            p.replyPrefix,
+            p.replyExpected,
+          ),
         discard: (fd) => closeSync(fd),
         topUp: topUpReceive,
         mirrorId: () => this.mirrorId,

@@ -6,10 +6,20 @@ import { performance } from 'node:perf_hooks';
 import type { RestoreParams } from '../tracking/verdict-types.js';
 import { isRepairError, loadRepairAddon, type RepairError, type RepairSpec } from './repair-addon.js';
 
-/** The TSval the restored socket must send now: the service's last one plus the time since. */
+/**
+ * How far ahead of the service's clock the restored socket's TSval starts. `seenAtMs` is when
+ * the agent processed the segment, not when it was sent: under load the capture lags, so
+ * "last TSval + elapsed" can fall below a TSval the client got later, and the client's PAWS
+ * check then drops every segment until the clock catches up (a stall as long as the lag).
+ * A TSval ahead is harmless: PAWS only refuses older values, and RTT samples use the echo.
+ */
+export const TSVAL_MARGIN_MS = 2000;
+
+/** The TSval the restored socket must send now: the service's last one plus the time since
+ *  (plus the margin above). */
 export function currentTsVal(ts: NonNullable<RestoreParams['timestamps']>, nowMs: number): number {
   const elapsed = Math.max(0, Math.ceil(nowMs - ts.seenAtMs));
-  return (ts.serviceTsVal + elapsed) >>> 0;
+  return (ts.serviceTsVal + elapsed + TSVAL_MARGIN_MS) >>> 0;
 }
 
 /** RestoreParams -> the addon's spec (sequence arithmetic mod 2^32). */

@@ -15,6 +15,9 @@ export interface ConnectionSummary {
   bytesToClient: number;
   segments: number;
   retransmissions: number;
+  /** segments that arrived ahead of a gap, each way; and segments still waiting for one */
+  outOfOrder: { toServer: number; toClient: number };
+  held: { toServer: number; toClient: number };
   exchanges: number;
   lastExchange?: string;
   restorable: boolean;
@@ -40,6 +43,8 @@ export function describeConnection(c: TrackedConnection, nowMs = performance.now
     bytesToClient: c.server.bytes,
     segments: c.client.segments + c.server.segments,
     retransmissions: c.client.retransmissions + c.server.retransmissions,
+    outOfOrder: { toServer: c.client.outOfOrder, toClient: c.server.outOfOrder },
+    held: { toServer: c.client.held?.length ?? 0, toClient: c.server.held?.length ?? 0 },
     exchanges: (view?.exchanges.length ?? 0) + (view?.droppedExchanges ?? 0),
     lastExchange: last ? `${last.request.summary} -> ${last.reply?.summary ?? '(no reply yet)'}` : undefined,
     restorable: v.restorable,

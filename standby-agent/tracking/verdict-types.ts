@@ -38,6 +38,13 @@ export interface RestoreParams {
   /** the service's window scale (from its SYN-ACK) */
   rcvWscale: number;
   sackPermitted: boolean;
+  /** the service died mid-reply: the bytes of that reply it had sent (the client has them, or
+   *  they are in sendQueue). The standby's reply to the replayed request must begin with exactly
+   *  these (HTTP: the Date value may differ) and only its remainder goes to the client. */
+  replyPrefix?: Buffer;
+  /** service bytes seen after a gap (the bytes before them never reached the client): where
+   *  they sit in the standby's reply (offset from its first byte) and what they must be */
+  replyExpected?: { at: number; bytes: Buffer }[];
   /** present only when both SYN and SYN-ACK carried timestamps */
   timestamps?: TimestampState;
   /** windows in bytes (already shifted by their scale) */

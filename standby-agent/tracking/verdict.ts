@@ -47,7 +47,11 @@ export function verdictFor(conn: TrackedConnection, _nowMs: number): Verdict {
       'client bytes are missing on the mirror (a gap before later data)',
     );
   }
-  if (server.gapLost || (server.held && server.held.length > 0)) {
+  // Service segments held after a gap: the service's segments can reach the switch out of order,
+  // and the fence can drop the one before. Those bytes are lost for the client too; the
+  // standby's reply to the replayed request re-creates them (HTTP, checked below).
+  const serverHeld = server.held?.length ?? 0;
+  if (server.gapLost || (serverHeld > 0 && (conn.protocol !== 'http' || server.held?.some((h) => h.fin)))) {
     return notRestorable(conn, 'service-data-gap', 'service bytes are missing on the mirror');
   }
   if (!client.ackSeen) {
@@ -56,18 +60,52 @@ export function verdictFor(conn: TrackedConnection, _nowMs: number): Verdict {
 
   const view = conn.hasAnalyzer ? conn.analyzer.view() : undefined;
   let recvQueue: Buffer = Buffer.alloc(0);
+  let replyPrefix: Buffer | undefined;
+  let replyExpected: { at: number; bytes: Buffer }[] | undefined;
   if (view) {
     if (!view.analysable) {
       return notRestorable(conn, 'not-analysable', view.reason ?? `${view.protocol} stream not analysable`);
     }
     if (!view.replyBoundary) {
-      return notRestorable(conn, 'reply-partly-sent', 'the service died in the middle of a reply');
+      // The service died in the middle of a reply. When every byte of it so far was kept, the
+      // standby's reply to the replayed request completes it: the resume checks that the new
+      // reply starts with exactly these bytes and sends the client only the rest.
+      const partial = view.partialReply;
+      if (!partial) {
+        return notRestorable(conn, 'reply-partly-sent', 'the service died in the middle of a reply');
+      }
+      if (!partial.bytes || partial.start + partial.bytes.length !== server.streamEnd) {
+        return notRestorable(
+          conn,
+          'reply-partly-sent',
+          'the service died in the middle of a reply, and its bytes so far were not all kept',
+        );
+      }
+      replyPrefix = partial.bytes;
+    }
+    if (serverHeld > 0) {
+      // held bytes must come back at the same place in the standby's reply
+      const replyStart = view.partialReply?.start ?? server.streamEnd;
+      replyExpected = (server.held ?? []).map((h) => ({
+        at: server.streamEnd - replyStart + seqDiff(h.seq, server.nxt),
+        bytes: h.data,
+      }));
+      replyPrefix ??= Buffer.alloc(0);
     }
     const pending = view.pendingRequestBytes();
     if (!pending) {
       return notRestorable(conn, 'request-not-retained', 'the unanswered request no longer fits in the FIFO');
     }
     recvQueue = pending;
+    if (replyPrefix && recvQueue.length === 0) {
+      return serverHeld > 0
+        ? notRestorable(
+            conn,
+            'service-data-gap',
+            'service bytes are missing and no request is left to replay',
+          )
+        : notRestorable(conn, 'reply-partly-sent', 'the request of the unfinished reply was not kept');
+    }
   }
 
   // Service bytes the client has not acknowledged go into the send queue; they must all be here.
@@ -105,6 +143,8 @@ export function verdictFor(conn: TrackedConnection, _nowMs: number): Verdict {
       client.tsOk && server.tsOk
         ? { serviceTsVal: server.tsVal >>> 0, seenAtMs: server.tsSeenAt, clientTsVal: client.tsVal >>> 0 }
         : undefined,
+    replyPrefix,
+    replyExpected,
     window: {
       sndWnd: client.window * 2 ** (scaled ? client.wscale : 0),
       rcvWnd: server.window * 2 ** (scaled ? server.wscale : 0),

@@ -60,15 +60,65 @@ t.test('reply in flight: its bytes go to the send queue', async (t) => {
   t.equal(v.params.recvQueue.length, 0, 'answered: nothing to replay');
 });
 
-t.test('reply partly sent -> not restorable; reset at the client ack', async (t) => {
+t.test('reply partly sent -> restorable with the reply prefix (HTTP); not for generic', async (t) => {
+  const { c } = build((d) => {
+    d.handshake();
+    d.fromClient('PA', REQ);
+    d.fromService('PA', REP.slice(0, 20));
+    d.fromClient('A');
+  });
+  const v = verdictFor(c, 0);
+  if (!v.restorable) throw t.fail(v.reason);
+  t.equal(v.params.replyPrefix?.toString(), REP.slice(0, 20));
+  t.equal(v.params.recvQueue.toString(), REQ);
+  t.equal(v.params.sendQueue.length, 0, 'the client acked the prefix');
+});
+
+t.test('reply partly sent, prefix not kept -> not restorable; reset at the client ack', async (t) => {
   const { d, c } = build((d) => {
     d.handshake();
     d.fromClient('PA', REQ);
     d.fromService('PA', REP.slice(0, 20));
     d.fromClient('A');
   });
+  // the kept bytes of the unfinished reply lost (as when it outgrew the FIFO byte bound)
+  const view = c.analyzer.view();
+  const real = c.analyzer.view.bind(c.analyzer);
+  c.analyzer.view = () => ({
+    ...real(),
+    partialReply: { start: view.partialReply?.start ?? 0, bytes: undefined },
+  });
   t.equal(code(c), 'reply-partly-sent');
   t.same(resetFor(c), { src: SERVICE, dst: { ip: '10.0.0.1', port: 41000 }, seq: d.sseq });
+});
+
+t.test('a service segment lost before a later one (HTTP): restorable, the later bytes checked', async (t) => {
+  const LONG = `HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n${'z'.repeat(60)}`;
+  let gapAt = 0;
+  const { c } = build((d) => {
+    d.handshake();
+    d.fromClient('PA', REQ);
+    gapAt = d.sseq;
+    d.sseq = (d.sseq + 50) >>> 0; // the first 50 bytes of the reply never reach the mirror (or the client)
+    d.fromService('PA', LONG.slice(50));
+  });
+  const v = verdictFor(c, 0);
+  if (!v.restorable) throw t.fail(v.reason);
+  t.equal(v.params.recvQueue.toString(), REQ, 'the request is replayed');
+  t.same(
+    v.params.replyExpected?.map((e) => [e.at, e.bytes.toString()]),
+    [[50, LONG.slice(50)]],
+    'the held bytes, 50 bytes into the new reply',
+  );
+  t.equal(v.params.replyPrefix?.length, 0);
+  t.equal(v.params.sndNxt, gapAt, 'the restored socket sends from where the bytes went missing');
+  const g = build((d) => {
+    d.handshake();
+    d.fromClient('PA', REQ);
+    d.sseq = (d.sseq + 50) >>> 0;
+    d.fromService('PA', LONG.slice(50));
+  }, 'generic');
+  t.equal(code(g.c), 'service-data-gap', 'generic mode cannot re-create them');
 });
 
 t.test('in-flight bytes beyond the retention bound -> not restorable', async (t) => {

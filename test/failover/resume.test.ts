@@ -3,23 +3,7 @@
 import net from 'node:net';
 import t from 'tap';
 import { ServiceJoiner, parseHostPort } from '../../standby-agent/failover/resume.js';
-
-function listen(server: net.Server): Promise<number> {
-  return new Promise((res) =>
-    server.listen(0, '127.0.0.1', () => res((server.address() as net.AddressInfo).port)),
-  );
-}
-
-/** a connected pair: [client side, server side] */
-async function pair(): Promise<[net.Socket, net.Socket]> {
-  const srv = net.createServer({ pauseOnConnect: true });
-  const port = await listen(srv);
-  const accepted = new Promise<net.Socket>((res) => srv.once('connection', res));
-  const client = net.connect(port, '127.0.0.1');
-  const server = await accepted;
-  srv.close();
-  return [client, server];
-}
+import { listen, pair } from './fixtures/loopback.js';
 
 t.test('parseHostPort', async (t) => {
   t.same(parseHostPort('127.0.0.1:80'), { host: '127.0.0.1', port: 80 });
@@ -54,7 +38,7 @@ t.test('queued request first and once, then both ways, then close', async (t) =>
   client.write('REQ2');
   await new Promise((r) => setTimeout(r, 100));
   t.equal(got, 'reply:REQ1reply:REQ2', 'both replies came back in order');
-  t.same(joiner.stats, { live: 1, joined: 1, failed: 0 });
+  t.same(joiner.stats, { live: 1, joined: 1, failed: 0, repliesCompleted: 0 });
   const closed = new Promise((r) => client.once('close', r));
   client.end();
   await closed;

@@ -113,6 +113,7 @@ t.test('restore one connection and reset another through the real controller', a
       'fence:true',
       'snapshot:true',
       'take-address:true',
+      'neighbours:true',
       'restore:true',
       'redirect:true',
     ],
