@@ -10,7 +10,7 @@ import { buildApi } from '../../controller/api/server.js';
 import type { ControllerEvent } from '../../controller/facade.js';
 import { waitFor } from '../../topology/lab/index.js';
 import { createTestLab } from '../helpers/lab.js';
-import { controllerFor, quietLogger } from './helpers.js';
+import { controllerFor, portConfig, quietLogger } from './helpers.js';
 
 const DPID = '00000000000000e7';
 const TOKEN = 'e2e-secret';
@@ -85,13 +85,6 @@ function subscribe(socketPath: string): Promise<{ events: ControllerEvent[]; clo
     });
     req.end();
   });
-}
-
-/** The config line of one port in `ovs-ofctl dump-ports-desc` output. */
-function portConfig(desc: string, portNo: number): string {
-  const lines = desc.split('\n');
-  const at = lines.findIndex((l) => new RegExp(`^\\s*${portNo}\\(`).test(l));
-  return lines.slice(at + 1).find((l) => /^\s*config:/.test(l)) ?? '';
 }
 
 t.test('REST API drives the real controller and OVS', async (t) => {

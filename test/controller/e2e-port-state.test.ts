@@ -4,16 +4,9 @@ import t from 'tap';
 import type { ControllerEvent } from '../../controller/facade.js';
 import { waitFor } from '../../topology/lab/index.js';
 import { createTestLab } from '../helpers/lab.js';
-import { controllerFor } from './helpers.js';
+import { controllerFor, portConfig } from './helpers.js';
 
 const DPID = '00000000000000d1';
-
-/** The config line of one port in `ovs-ofctl dump-ports-desc` output. */
-function portConfig(desc: string, portNo: number): string {
-  const lines = desc.split('\n');
-  const at = lines.findIndex((l) => new RegExp(`^\\s*${portNo}\\(`).test(l));
-  return lines.slice(at + 1).find((l) => /^\s*config:/.test(l)) ?? '';
-}
 
 t.test('port down, up and bounce', async (t) => {
   const lab = await createTestLab(t);
@@ -57,15 +50,13 @@ t.test('port down, up and bounce', async (t) => {
   const bounced = await c.setPortState(DPID, 2, 'bounce', 500);
   t.ok(Date.now() - started >= 500, 'bounce waited for the duration');
   t.equal(bounced.adminDown, false, 'up again after the bounce');
-  const ps = events.filter((e) => e.type === 'port-status' && e.port.portNo === 2);
-  t.ok(
-    ps.some((e) => e.type === 'port-status' && e.port.adminDown),
-    'port-status event for down',
-  );
-  t.ok(
-    ps.some((e) => e.type === 'port-status' && !e.port.adminDown),
-    'port-status event for up',
-  );
+  // OVS sends PORT_STATUS asynchronously: the one for "up" may arrive after the reply.
+  const seen = (adminDown: boolean) =>
+    events.some((e) => e.type === 'port-status' && e.port.portNo === 2 && e.port.adminDown === adminDown);
+  await waitFor('port-status event for down', () => seen(true), 3000);
+  t.pass('port-status event for down');
+  await waitFor('port-status event for up', () => seen(false), 3000);
+  t.pass('port-status event for up');
   await h1.exec('ping', ['-c', '1', '-W', '3', h2.ip]);
 
   await t.rejects(c.setPortState(DPID, 77, 'down'), { name: 'NotFoundError' });

@@ -97,6 +97,13 @@ export function readPcap(file: string): Buffer[] {
   return frames;
 }
 
+/** The config line of one port in `ovs-ofctl dump-ports-desc` output. */
+export function portConfig(desc: string, portNo: number): string {
+  const lines = desc.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s*${portNo}\\(`).test(l));
+  return lines.slice(at + 1).find((l) => /^\s*config:/.test(l)) ?? '';
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A python TCP server on host:port that echoes each line; stays up until stopped. */
