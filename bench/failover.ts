@@ -160,6 +160,11 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
         if (!isPreserved(c, summary.durationMs)) kk[1]++;
       }
       console.error(`[bench]   [all, not preserved] by restore kind: ${JSON.stringify(kinds)}`);
+      // packet-ins OVS dropped because the controller connection's queue was full
+      const cov = (await s.sw.ovs.appctl('coverage/show'))
+        .split('\n')
+        .filter((l) => /overflow|packet_in|pktbuf|unsent|upcall_flow_limit/i.test(l));
+      console.error(`[bench]   ovs coverage: ${cov.map((l) => l.trim().replace(/\s+/g, ' ')).join(' | ')}`);
     }
     return {
       mode,

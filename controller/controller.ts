@@ -305,10 +305,10 @@ export class Controller implements ControllerFacade {
     const { mirror, flows } = this.mirrors.add(norm);
     this.desired.add(s.dpid, flows);
     try {
-      // learnt flows carry the egress copies: flush them so they are relearnt with the target
+      // learnt flows carry the egress copies: rewrite them in place with the target
       await s.batch([
         ...flows.map(addFlow),
-        LearningSwitch.deleteAllLearnt(),
+        ...this.learning.rewriteForMirrors(s.dpid, this.mirrors.portsFor(s.dpid)),
         ...this.redirectRefresh(s.dpid),
       ]);
     } catch (err) {
@@ -327,7 +327,7 @@ export class Controller implements ControllerFacade {
     if (s?.isReady)
       await s.batch([
         ...flows.map(deleteFlowStrict),
-        LearningSwitch.deleteAllLearnt(),
+        ...this.learning.rewriteForMirrors(s.dpid, this.mirrors.portsFor(s.dpid)),
         ...this.redirectRefresh(s.dpid),
       ]);
     this.log.info({ mirror }, 'mirror removed');
@@ -370,10 +370,13 @@ export class Controller implements ControllerFacade {
   async addRedirect(spec: RedirectSpec): Promise<Redirect> {
     const s = this.switches.get(spec.dpid);
     this.requirePorts(s, spec.fromPort, spec.toPort);
-    const { redirect, flows } = this.redirects.add({ ...spec, dpid: s.dpid }, this.mirrors.portsFor(s.dpid));
+    const mirrors = this.mirrors.portsFor(s.dpid);
+    const { redirect, flows } = this.redirects.add({ ...spec, dpid: s.dpid }, mirrors);
     this.desired.add(s.dpid, flows);
+    // the new home of the service IP is about to answer its peers: switch those frames at once
+    const peers = this.learning.flowsFrom(s.dpid, spec.toPort, mirrors, spec.fromPort);
     try {
-      await s.batch(flows.map(addFlow));
+      await s.batch([...flows.map(addFlow), ...peers.map(addFlow)]);
     } catch (err) {
       this.redirects.forget(redirect.id);
       this.desired.remove(s.dpid, flows);

@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import { cookieFor } from '../flows/cookies.js';
 import type { FlowSpec } from '../flows/flow-spec.js';
-import { learntFlow } from '../flows/learnt-flow.js';
+import { learntFlow, learntFlowsFrom, learntRewrites } from '../flows/learnt-flow.js';
 import { type MirrorPorts, mirrorOutputs } from '../flows/mirror-outputs.js';
-import { TABLE_FORWARDING } from '../flows/pipeline.js';
+import { PRIORITY, TABLE_FORWARDING } from '../flows/pipeline.js';
 import { encodeFlowMod, encodePacketOut, FLOW_CMD } from '../of-wire.js';
 import { isMulticastMac, type ParsedFrame, parseFrame } from '../packets/frame.js';
 import type { SwitchSession } from '../session.js';
@@ -80,16 +80,24 @@ export class LearningSwitch {
     return this.ips.get(dpid)?.get(ip);
   }
 
-  /** Builder that deletes every learnt flow of a datapath (mirror set changed, reconnect). */
-  static deleteAllLearnt(): (xid: number) => Buffer {
-    const spec: FlowSpec = {
-      tableId: TABLE_FORWARDING,
-      priority: 0,
-      cookie: cookieFor('learning'),
-      match: {},
-      apply: [],
-    };
-    return (xid) => encodeFlowMod(xid, spec, { command: FLOW_CMD.DELETE, cookieMask: 0xffffffffffffffffn });
+  /** MODIFYs that update a datapath's learnt flows in place for a new mirror set. */
+  rewriteForMirrors(dpid: string, mirrors: readonly MirrorPorts[]): ((xid: number) => Buffer)[] {
+    return learntRewrites(this.macs.get(dpid) ?? new Map(), mirrors).map((r) => {
+      const spec: FlowSpec = {
+        tableId: TABLE_FORWARDING,
+        priority: PRIORITY.learnt,
+        cookie: cookieFor('learning'),
+        match: r.match,
+        apply: r.outPorts.map((port) => ({ type: 'output', port })),
+      };
+      return (xid: number) =>
+        encodeFlowMod(xid, spec, { command: FLOW_CMD.MODIFY, cookieMask: 0xffffffffffffffffn });
+    });
+  }
+
+  /** Learnt flows from `inPort` to every host known on the datapath (see learntFlowsFrom). */
+  flowsFrom(dpid: string, inPort: number, mirrors: readonly MirrorPorts[], skipPort?: number): FlowSpec[] {
+    return learntFlowsFrom(inPort, this.macs.get(dpid) ?? new Map(), mirrors, this.idleTimeout, skipPort);
   }
 
   /**

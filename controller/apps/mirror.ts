@@ -1,6 +1,6 @@
 // Port mirrors: both directions of a source port copied to a target port with OpenFlow flows.
 // The ingress half is a table 0 flow; the egress half lives in the learning app's output lists
-// (mirrorOutputs), so the learnt flows of a datapath are flushed whenever its mirrors change.
+// (mirrorOutputs), so the learnt flows of a datapath are rewritten whenever its mirrors change.
 import { InvalidRequestError, type Mirror, type MirrorSpec, NotFoundError } from '../facade.js';
 import { cookieKindOf } from '../flows/cookies.js';
 import type { FlowSpec } from '../flows/flow-spec.js';

@@ -1,6 +1,6 @@
 // Mirroring on real OVS: both directions of a TCP exchange between two hosts reach the target
 // host exactly once each, learnt forwarding keeps working, and the target still sends its own
-// traffic. Removing the mirror stops the copies.
+// traffic. Removing the mirror stops the copies and keeps the learnt flows.
 import { join } from 'node:path';
 import t from 'tap';
 import { createTestLab } from '../helpers/lab.js';
@@ -92,6 +92,13 @@ s.close(); print('ok')
   await c.removeMirror(mirror.id);
   t.same(c.listMirrors(), []);
   await t.rejects(c.removeMirror(mirror.id), { name: 'NotFoundError' });
+  // rewritten in place, not deleted: a flush would send every frame to the controller at once
+  t.ok(
+    (await sw.dumpFlows('table=1')).some((l) =>
+      /in_port=1,dl_dst=02:00:00:00:01:02 actions=output:2\s*$/.test(l),
+    ),
+    'the learnt flow stays installed, without the copy to the target',
+  );
   const after = await startCapture(standby, join(lab.dir, 'after.pcap'), 'tcp port 7000');
   await client.exec('python3', [
     '-c',

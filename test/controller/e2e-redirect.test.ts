@@ -75,6 +75,12 @@ t.test('redirect a service IP to the standby and back', async (t) => {
     flows.some((l) => /priority=300,arp,arp_tpa=10\.0\.3\.2 actions=output:3/.test(l)),
     'ARP redirect flow in force',
   );
+  t.ok(
+    (await sw.dumpFlows('table=1')).some((l) =>
+      /priority=100,in_port=3,dl_dst=02:00:00:00:04:01 actions=output:1/.test(l),
+    ),
+    'the standby port is switched to the known client before it sends anything',
+  );
   t.equal(
     await ask(client),
     'standby',

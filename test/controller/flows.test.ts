@@ -3,6 +3,7 @@ import t from 'tap';
 import { learnDecision } from '../../controller/apps/learning-switch.js';
 import { planResync } from '../../controller/desired-state.js';
 import { cookieFor, cookieKindOf, isOurs } from '../../controller/flows/cookies.js';
+import { learntFlowsFrom, learntRewrites } from '../../controller/flows/learnt-flow.js';
 import { mirrorIngressFlow } from '../../controller/flows/mirror-flows.js';
 import { mirrorOutputs } from '../../controller/flows/mirror-outputs.js';
 import { pipelineFlows } from '../../controller/flows/pipeline.js';
@@ -25,6 +26,88 @@ t.test('mirror outputs: each frame reaches the target once, never back out its i
   t.same(mirrorOutputs(1, [1, 2, 3, 4], m), [2, 3, 4], 'flood from elsewhere: target once');
   t.same(mirrorOutputs(2, [1, 2, 3, 4], m), [1, 4], 'flood from the mirrored port: target only via table 0');
   t.same(mirrorOutputs(1, [4], []), [4]);
+});
+
+t.test('learnt flows are rewritten in place to what relearning would install', async (t) => {
+  // the switch applies the MODIFYs in order: a flow ends with the last rewrite that matches it
+  const effective = (rw: ReturnType<typeof learntRewrites>, inPort: number, mac: string) => {
+    let outs: number[] | undefined;
+    for (const r of rw)
+      if (r.match.ethDst === mac && (r.match.inPort === undefined || r.match.inPort === inPort))
+        outs = r.outPorts;
+    return outs;
+  };
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  let checked = 0;
+  for (let round = 0; round < 300; round++) {
+    const nPorts = 2 + rnd(6);
+    const macs = new Map<string, number>();
+    for (let i = 0; i < 1 + rnd(6); i++)
+      macs.set(`02:00:00:00:00:${i.toString(16).padStart(2, '0')}`, 1 + rnd(nPorts));
+    const mirrors = [];
+    for (let i = 0; i < rnd(3); i++) {
+      const sourcePort = 1 + rnd(nPorts);
+      const targetPort = 1 + rnd(nPorts);
+      if (sourcePort !== targetPort) mirrors.push({ sourcePort, targetPort });
+    }
+    const rw = learntRewrites(macs, mirrors);
+    for (const [mac, port] of macs)
+      for (let inPort = 1; inPort <= nPorts; inPort++) {
+        if (inPort === port) continue;
+        const want = mirrorOutputs(inPort, [port], mirrors);
+        const got = effective(rw, inPort, mac);
+        if (!got || got.join() !== want.join()) {
+          t.fail(`in_port ${inPort} -> ${mac}@${port} with ${JSON.stringify(mirrors)}: ${got} != ${want}`);
+          return;
+        }
+        checked++;
+      }
+  }
+  t.ok(checked > 1000, `${checked} (in_port, eth_dst) flows end with the outputs relearning gives`);
+  const one = learntRewrites(new Map([['02:00:00:00:00:01', 1]]), [{ sourcePort: 1, targetPort: 3 }]);
+  t.same(
+    one,
+    [
+      { match: { ethDst: '02:00:00:00:00:01' }, outPorts: [1, 3] },
+      { match: { inPort: 3, ethDst: '02:00:00:00:00:01' }, outPorts: [1] },
+    ],
+    'one rewrite for any in-port, a narrower one where the outputs differ',
+  );
+  t.same(learntRewrites(new Map([['02:00:00:00:00:01', 1]]), []), [
+    { match: { ethDst: '02:00:00:00:00:01' }, outPorts: [1] },
+  ]);
+});
+
+t.test('learnt flows from a redirect target to the known hosts', async (t) => {
+  const macs = new Map([
+    ['02:00:00:00:00:01', 1], // client
+    ['02:00:00:00:00:02', 2], // fenced service
+    ['02:00:00:00:00:03', 3], // standby itself
+    ['02:00:00:00:00:04', 4],
+  ]);
+  const flows = learntFlowsFrom(3, macs, [{ sourcePort: 4, targetPort: 5 }], 30, 2);
+  t.same(
+    flows.map((f) => [f.match.inPort, f.match.ethDst, f.apply, f.idleTimeout, f.tableId, f.priority]),
+    [
+      [3, '02:00:00:00:00:01', [{ type: 'output', port: 1 }], 30, 1, 100],
+      [
+        3,
+        '02:00:00:00:00:04',
+        [
+          { type: 'output', port: 4 },
+          { type: 'output', port: 5 },
+        ],
+        30,
+        1,
+        100,
+      ],
+    ],
+    'not to itself, not to the skipped port, mirror copies included',
+  );
 });
 
 t.test('learning decisions', async (t) => {
