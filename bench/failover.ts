@@ -102,6 +102,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     await sleep(300);
     const clients = startClients(s, { connections: n, intervalMs: interval, reconnect: mode === 'baseline' });
     await clients.ready;
+    const clientsStartedAt = performance.now();
     await sleep(Number(values['warmup-ms']));
     const killedAt = performance.now();
     await killServiceNode(s);
@@ -146,6 +147,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     if (process.env.BENCH_DEBUG) {
       const byPort = new Map((report?.connections ?? []).map((c) => [Number(c.client.split(':').pop()), c]));
       const hung = summary.connections.filter((c) => !isPreserved(c, summary.durationMs)).slice(0, 4);
+      console.error(`[bench]   clients ran ${Math.round(summary.durationMs)} ms, failover at ${Math.round(killedAt - clientsStartedAt)} ms`);
       for (const c of hung)
         console.error(`[bench]   hung ${JSON.stringify({ ...c, report: byPort.get(c.localPorts[0]) })}`);
       const kinds: Record<string, [number, number]> = {};
@@ -163,7 +165,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       // packet-ins OVS dropped because the controller connection's queue was full
       const cov = (await s.sw.ovs.appctl('coverage/show'))
         .split('\n')
-        .filter((l) => /overflow|packet_in|pktbuf|unsent|upcall_flow_limit/i.test(l));
+        .filter((l) => /overflow|packet_in|pktbuf|unsent|rconn|ofproto_packet|dpif_execute|upcall/i.test(l));
       console.error(`[bench]   ovs coverage: ${cov.map((l) => l.trim().replace(/\s+/g, ' ')).join(' | ')}`);
     }
     return {
@@ -239,6 +241,7 @@ async function runMechanics(n: number): Promise<Row> {
     });
     const clients = startClients({ client, service }, { connections: n, intervalMs: interval });
     await clients.ready;
+    const clientsStartedAt = performance.now();
     await sleep(Number(values['warmup-ms']));
     // the service node dies: link first, then the process (silently: its sockets in repair mode)
     await service.exec('ip', ['link', 'set', service.ifname, 'down']);

@@ -24,6 +24,7 @@ export interface RepairSpec {
   sendSeq: number;
   /** first byte of the receive queue: rcv_nxt - recvQueue.length */
   recvSeq: number;
+  /** the MSS the client announced (mss_clamp); set before connect, which sizes the segments */
   mss?: number;
   sndWscale?: number;
   rcvWscale?: number;
@@ -49,7 +50,10 @@ export interface RepairState {
   rcvWscale: number;
   sack: boolean;
   timestamps: boolean;
+  /** the MSS the peer announced (TCP_MAXSEG read in repair mode gives mss_clamp) */
   mss: number;
+  /** the payload size of a full segment now (tcpi_snd_mss: mss less the options) */
+  sendMss: number;
   tsVal: number;
   window: RepairWindowSpec;
 }

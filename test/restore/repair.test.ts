@@ -85,6 +85,13 @@ t.test('a silently vanished connection is restored and keeps working', async (t)
   await client.call({ op: 'send', id: ctl.id, data: 'lost\n' });
   const wc = await client.call<Wait>({ op: 'wait', id: ctl.id, text: 'echo:lost', timeoutMs: 3000 });
   t.same(wc.errors, ['ECONNRESET'], 'unrestored connection is reset');
+
+  // the restored socket sends full-sized segments, not the 536-byte default of a socket that
+  // never saw a SYN (the MSS must be in place before connect, which sizes the segments)
+  const after = await restorer.call<{ mss: number; sendMss: number }>({ op: 'dump', id: r.id });
+  t.equal(after.mss, state.mss, `MSS clamp ${after.mss} = the original's`);
+  t.equal(after.sendMss, state.sendMss, `full segments of ${after.sendMss} bytes, as the original sent`);
+  t.ok((state.sendMss as number) > 1000, 'the original sent full-sized segments');
 });
 
 t.test('IPv6: a vanished connection is restored and keeps working', async (t) => {

@@ -169,6 +169,9 @@ int Restore(const Spec& s, Failure* fail) {
   if (!SetInt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, static_cast<int>(s.sendSeq))) return bad(fd, "TCP_QUEUE_SEQ send");
   if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, kRecvQueue)) return bad(fd, "TCP_REPAIR_QUEUE recv");
   if (!SetInt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, static_cast<int>(s.recvSeq))) return bad(fd, "TCP_QUEUE_SEQ recv");
+  // connect() sizes the segments from the MSS clamp: set it now, or the socket keeps the
+  // 536-byte default (the clamp set later by TCP_REPAIR_OPTIONS does not resize them)
+  if (s.mss > 0 && !SetInt(fd, IPPROTO_TCP, TCP_MAXSEG, static_cast<int>(s.mss))) return bad(fd, "TCP_MAXSEG");
   if (bind(fd, reinterpret_cast<sockaddr*>(&local), llen) != 0) return bad(fd, "bind");
   if (connect(fd, reinterpret_cast<sockaddr*>(&remote), rlen) != 0) return bad(fd, "connect");
 
@@ -390,6 +393,9 @@ Napi::Value ReadRepairState(const Napi::CallbackInfo& info) {
   if (outq > 0 && recv(fd, sendQueue.Data(), outq, MSG_PEEK | MSG_DONTWAIT) != outq) return fails("peek send queue");
   if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, kRecvQueue)) return fails("TCP_REPAIR_QUEUE recv");
   if (inq > 0 && recv(fd, recvQueue.Data(), inq, MSG_PEEK | MSG_DONTWAIT) != inq) return fails("peek recv queue");
+  int mssClamp = 0;  // in repair mode TCP_MAXSEG reads the clamp: the MSS the peer announced
+  len = sizeof(mssClamp);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mssClamp, &len) != 0) return fails("TCP_MAXSEG");
   struct tcp_info ti {};
   len = sizeof(ti);
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return fails("TCP_INFO");
@@ -406,7 +412,8 @@ Napi::Value ReadRepairState(const Napi::CallbackInfo& info) {
   o.Set("rcvWscale", Napi::Number::New(env, ti.tcpi_rcv_wscale));
   o.Set("sack", Napi::Boolean::New(env, (ti.tcpi_options & TCPI_OPT_SACK) != 0));
   o.Set("timestamps", Napi::Boolean::New(env, (ti.tcpi_options & TCPI_OPT_TIMESTAMPS) != 0));
-  o.Set("mss", Napi::Number::New(env, ti.tcpi_snd_mss));
+  o.Set("mss", Napi::Number::New(env, mssClamp));
+  o.Set("sendMss", Napi::Number::New(env, ti.tcpi_snd_mss));
   o.Set("tsVal", Napi::Number::New(env, ts));
   Napi::Object w = Napi::Object::New(env);
   w.Set("sndWl1", Napi::Number::New(env, win.snd_wl1));
