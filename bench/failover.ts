@@ -9,6 +9,7 @@
 // service (a small Node HTTP service) dies with its link, its kernel's exact socket state stands
 // in for the tracker's verdicts; the controller (core + REST API) is real; the standby's
 // FailoverService does the rest (fence, address, TCP_REPAIR, redirect, join).
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { FailoverReport } from '../standby-agent/failover/report.js';
@@ -55,6 +56,21 @@ function isPreserved(c: ClientConnSummary, durationMs: number): boolean {
   );
 }
 
+/** Frames the kernel dropped because a CPU's input backlog was full (all CPUs). */
+function softnetDrops(): number {
+  return readFileSync('/proc/net/softnet_stat', 'utf8')
+    .trim()
+    .split('\n')
+    .reduce((sum, l) => sum + Number.parseInt(l.split(/\s+/)[1], 16), 0);
+}
+
+/** Packets dropped from a neighbour's queue while its address was being resolved (all CPUs). */
+function arpUnresolvedDiscards(): number {
+  const [head, ...rows] = readFileSync('/proc/net/stat/arp_cache', 'utf8').trim().split('\n');
+  const col = head.split(/\s+/).indexOf('unresolved_discards');
+  return rows.reduce((sum, l) => sum + Number.parseInt(l.trim().split(/\s+/)[col], 16), 0);
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -99,12 +115,19 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
         { stdio: 'ignore' },
       );
     }
+    if (process.env.BENCH_DEBUG)
+      s.standby.spawn('sh', ['-c', `exec ip -ts monitor neigh > ${lab.dir}/standby-neigh.log`], {
+        stdio: 'ignore',
+      });
     await sleep(300);
     const clients = startClients(s, { connections: n, intervalMs: interval, reconnect: mode === 'baseline' });
     await clients.ready;
     const clientsStartedAt = performance.now();
+    const softnetBefore = softnetDrops();
+    const arpBefore = arpUnresolvedDiscards();
     await sleep(Number(values['warmup-ms']));
     const killedAt = performance.now();
+    if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${Date.now() / 1000}`);
     await killServiceNode(s);
     let report: FailoverReport | undefined;
     try {
@@ -147,7 +170,9 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     if (process.env.BENCH_DEBUG) {
       const byPort = new Map((report?.connections ?? []).map((c) => [Number(c.client.split(':').pop()), c]));
       const hung = summary.connections.filter((c) => !isPreserved(c, summary.durationMs)).slice(0, 4);
-      console.error(`[bench]   clients ran ${Math.round(summary.durationMs)} ms, failover at ${Math.round(killedAt - clientsStartedAt)} ms`);
+      console.error(
+        `[bench]   clients ran ${Math.round(summary.durationMs)} ms, failover at ${Math.round(killedAt - clientsStartedAt)} ms`,
+      );
       for (const c of hung)
         console.error(`[bench]   hung ${JSON.stringify({ ...c, report: byPort.get(c.localPorts[0]) })}`);
       const kinds: Record<string, [number, number]> = {};
@@ -167,6 +192,21 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
         .split('\n')
         .filter((l) => /overflow|packet_in|pktbuf|unsent|rconn|ofproto_packet|dpif_execute|upcall/i.test(l));
       console.error(`[bench]   ovs coverage: ${cov.map((l) => l.trim().replace(/\s+/g, ' ')).join(' | ')}`);
+      console.error(`[bench]   ovs ports: ${(await s.sw.ofctl('dump-ports')).replace(/\s+/g, ' ')}`);
+      for (const [name, h] of [
+        ['standby', s.standby],
+        ['client', s.client],
+      ] as const)
+        console.error(
+          `[bench]   ${name} link: ${(await h.exec('ip', ['-s', 'link', 'show', h.ifname])).stdout.replace(/\s+/g, ' ')}`,
+        );
+      console.error(`[bench]   softnet drops: ${softnetDrops() - softnetBefore}`);
+      console.error(`[bench]   arp unresolved discards: ${arpUnresolvedDiscards() - arpBefore}`);
+      console.error(`[bench]   standby neighbour events:\n${readFileSync(`${lab.dir}/standby-neigh.log`, 'utf8')}`);
+      console.error(`[bench]   failover started ${report?.startedAt}`);
+      console.error(
+        `[bench]   standby neighbours: ${(await s.standby.exec('ip', ['-s', 'neigh', 'show', 'dev', s.standby.ifname])).stdout.replace(/\s+/g, ' ')}`,
+      );
     }
     return {
       mode,
@@ -242,6 +282,8 @@ async function runMechanics(n: number): Promise<Row> {
     const clients = startClients({ client, service }, { connections: n, intervalMs: interval });
     await clients.ready;
     const clientsStartedAt = performance.now();
+    const softnetBefore = softnetDrops();
+    const arpBefore = arpUnresolvedDiscards();
     await sleep(Number(values['warmup-ms']));
     // the service node dies: link first, then the process (silently: its sockets in repair mode)
     await service.exec('ip', ['link', 'set', service.ifname, 'down']);

@@ -73,6 +73,10 @@ export function portInfo(p: WirePort): PortInfo {
   };
 }
 
+function isDown(p: WirePort): boolean {
+  return (p.config & OFPPC_PORT_DOWN) !== 0 || (p.state & OFPPS_LINK_DOWN) !== 0;
+}
+
 const addFlow =
   (f: FlowSpec): MessageBuilder =>
   (xid) =>
@@ -177,11 +181,14 @@ export class Controller implements ControllerFacade {
       }
     });
     session.on('port_status', (ps) => {
-      const gone =
-        ps.reason === 1 ||
-        (ps.port.config & OFPPC_PORT_DOWN) !== 0 ||
-        (ps.port.state & OFPPS_LINK_DOWN) !== 0;
-      if (gone) this.learning.portGone(session, ps.port.portNo);
+      const deleted = ps.reason === 1;
+      // A mirrored port that goes down (a fenced service) keeps its learnt flows: what hosts
+      // still send to it reaches the mirror target through the switch (a down port itself
+      // sends nothing) until the mirror is removed. The standby's capture sees every client
+      // byte of a failover that way; flooding through packet-ins would lose them under load.
+      const keptForMirror =
+        !deleted && this.mirrors.portsFor(session.dpid).some((m) => m.sourcePort === ps.port.portNo);
+      if ((deleted || isDown(ps.port)) && !keptForMirror) this.learning.portGone(session, ps.port.portNo);
       this.emit({
         type: 'port-status',
         dpid: session.dpid,
@@ -324,6 +331,10 @@ export class Controller implements ControllerFacade {
     const { mirror, flows } = this.mirrors.remove(id);
     this.desired.remove(mirror.dpid, flows);
     const s = this.switches.find(mirror.dpid);
+    const port = s?.ports.get(mirror.sourcePort);
+    const stillMirrored = this.mirrors.portsFor(mirror.dpid).some((m) => m.sourcePort === mirror.sourcePort);
+    // a down port's learnt flows were kept for this mirror: they go now (see port_status)
+    if (s?.isReady && port && isDown(port) && !stillMirrored) this.learning.portGone(s, mirror.sourcePort);
     if (s?.isReady)
       await s.batch([
         ...flows.map(deleteFlowStrict),

@@ -113,3 +113,55 @@ s.close()
   await sleep(200);
   t.equal(tcpOf(await after.stop(), 7000).length, 0, 'no copies after the mirror is removed');
 });
+
+t.test('a fenced mirrored port: what hosts still send to it reaches the target, switched', async (t) => {
+  const lab = await createTestLab(t);
+  const sw = await lab.addSwitch('s1', { dpid: '00000000000000b2' });
+  const client = await lab.addHost('cli', { sw, ofport: 1, ip: '10.0.0.1/24', mac: '02:00:00:00:02:01' });
+  const service = await lab.addHost('svc', { sw, ofport: 2, ip: '10.0.0.2/24', mac: '02:00:00:00:02:02' });
+  const standby = await lab.addHost('stb', { sw, ofport: 3, ip: '10.0.0.3/24', mac: '02:00:00:00:02:03' });
+  const c = await controllerFor(sw, {}, t);
+  await client.exec('ping', ['-c', '2', '-i', '0.2', '-W', '2', service.ip]);
+  const mirror = await c.addMirror({ dpid: '00000000000000b2', sourcePort: 2, targetPort: 3 });
+
+  // the failover's fence: the service port goes down while the mirror is still on
+  await c.setPortState('00000000000000b2', 2, 'down');
+  await sleep(200); // the PORT_STATUS that follows the PORT_MOD
+  t.ok(
+    (await sw.dumpFlows('table=1')).some((l) =>
+      /in_port=1,dl_dst=02:00:00:00:02:02 actions=output:2,output:3/.test(l),
+    ),
+    'the learnt flow towards the fenced port is kept, with its copy to the target',
+  );
+  const fenced = await startCapture(standby, join(lab.dir, 'fenced.pcap'), 'tcp port 7000');
+  const keptFlowPackets = async () => {
+    const l = (await sw.dumpFlows('table=1')).find((x) => /in_port=1,dl_dst=02:00:00:00:02:02 /.test(x));
+    return Number(/n_packets=(\d+)/.exec(l ?? '')?.[1] ?? Number.NaN);
+  };
+  const before = await keptFlowPackets();
+  await client.exec('python3', [
+    '-c',
+    `
+import socket
+s=socket.socket(); s.settimeout(1.5)
+try: s.connect(('${service.ip}', 7000))
+except OSError: pass
+`,
+  ]);
+  const toService = tcpOf(await fenced.stop(), 7000).filter((f) =>
+    f.subarray(30, 34).equals(Buffer.from([10, 0, 0, 2])),
+  );
+  t.ok(
+    toService.length >= 2,
+    `the client's SYNs to the fenced port reached the target (${toService.length})`,
+  );
+  t.ok((await keptFlowPackets()) >= before + 2, 'switched by the kept flow, not through the controller');
+
+  // once the mirror goes, so do the flows towards the down port (and the controller forgets it)
+  await c.removeMirror(mirror.id);
+  await sleep(100);
+  t.notOk(
+    (await sw.dumpFlows('table=1')).some((l) => /priority=100.*output:2/.test(l)),
+    'no learnt flow outputs to the down port once it is no longer mirrored',
+  );
+});
