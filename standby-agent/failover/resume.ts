@@ -5,6 +5,7 @@
 // must begin with the bytes already sent (reply-prefix.ts) and only the rest goes to the client.
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { fdOf, type NativeRelay, nativeRelay } from './native-relay.js';
 import { type KnownBytes, ReplyPrefixCheck } from './reply-prefix.js';
 
 export interface LocalService {
@@ -41,10 +42,31 @@ export class ServiceJoiner {
   /** the last few reasons a joined connection ended with an error (for status and tests) */
   readonly errors: string[] = [];
 
+  private readonly relay: NativeRelay | undefined;
+
+  /** `relay`: 'native' moves joined pairs to the addon's relay thread (the default), 'js'
+   *  keeps them on stream pipes (also used when the addon cannot be loaded) */
   constructor(
     private readonly service: LocalService,
     private readonly logger?: Logger,
-  ) {}
+    relay: 'native' | 'js' = 'native',
+  ) {
+    if (relay === 'native') {
+      try {
+        this.relay = nativeRelay();
+      } catch (e) {
+        logger?.warn(
+          { err: (e as Error).message },
+          'native relay unavailable: joined connections use JS pipes',
+        );
+      }
+    }
+  }
+
+  /** pairs on the native relay thread */
+  get relayed(): number {
+    return this.relay?.count ?? 0;
+  }
 
   /** `replyPrefix`: the bytes of an unfinished reply the client already has; `later`: bytes
    *  it has further on in that reply (after a gap) */
@@ -95,15 +117,40 @@ export class ServiceJoiner {
         ? new ReplyPrefixCheck(replyPrefix, later)
         : undefined;
     let checking = check !== undefined;
+    // from the JS pipes to the relay thread, once nothing is left for JS to write
+    const handOver = (toClientFirst: Buffer) => {
+      const relay = this.relay;
+      if (!relay || closed || client.destroyed || local.destroyed || fdOf(client) < 0 || fdOf(local) < 0)
+        return false;
+      if (local.writableLength > 0) {
+        setImmediate(() => handOver(toClientFirst) || fallBack(toClientFirst));
+        return true;
+      }
+      relay.adopt(client, local, toClientFirst, (o) => {
+        if (o.error) close('relay', new Error(o.error));
+        else close('closed');
+      });
+      return true;
+    };
+    const fallBack = (toClientFirst: Buffer) => {
+      if (closed) return;
+      if (toClientFirst.length > 0) client.write(toClientFirst);
+      client.pipe(local);
+      local.pipe(client);
+      client.resume();
+      local.resume();
+    };
     local.once('connect', () => {
       settle();
       connected = true;
       this.stats.joined++;
-      client.pipe(local);
       if (check) {
+        // the client's bytes go on while the local reply is compared with what the client has
+        client.pipe(local);
         const onData = (chunk: Buffer) => {
           const r = check.push(chunk);
           if (!r) return;
+          local.pause();
           local.off('data', onData);
           checking = false;
           if ('mismatch' in r) {
@@ -111,12 +158,13 @@ export class ServiceJoiner {
             return;
           }
           this.stats.repliesCompleted++;
-          if (r.rest.length > 0) client.write(r.rest);
-          local.pipe(client);
+          client.pause();
+          client.unpipe(local);
+          if (!handOver(r.rest)) fallBack(r.rest);
         };
         local.on('data', onData);
-      } else local.pipe(client);
-      client.resume();
+        client.resume();
+      } else if (!handOver(Buffer.alloc(0))) fallBack(Buffer.alloc(0));
     });
     local.once('error', (e) => {
       settle();

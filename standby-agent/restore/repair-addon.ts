@@ -72,7 +72,17 @@ export interface RepairAddon {
   closeSilently(fd: number): void;
   /** appends client bytes [startSeq, startSeq + bytes.length) the kernel lacks; returns how many */
   topUp(fd: number, startSeq: number, bytes: Buffer): number;
+  /** starts the native relay thread (once per process); `onEnded` hears of every finished pair */
+  relayStart(onEnded: RelayEnded): void;
+  /** relays duplicates of both fds (close your own); the buffers go first, to local and to client */
+  relayAdd(id: number, clientFd: number, localFd: number, toLocal?: Buffer, toClient?: Buffer): void;
+  /** pairs being relayed */
+  relayCount(): number;
+  relayStop(): void;
 }
+
+/** A relayed pair ended: bytes each way, and the error that ended it (the client was reset). */
+export type RelayEnded = (id: number, toLocal: number, toClient: number, error?: string) => void;
 
 const ADDON = join('standby-agent', 'native', 'build', 'Release', 'nonstop_repair.node');
 

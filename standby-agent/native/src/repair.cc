@@ -4,6 +4,8 @@
 // ends. One call restores a batch; a failure in one socket does not stop the others.
 #include <napi.h>
 
+#include "relay.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -496,6 +498,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("restore", Napi::Function::New(env, RestoreBatch, "restore"));
   exports.Set("readState", Napi::Function::New(env, ReadRepairState, "readState"));
   exports.Set("closeSilently", Napi::Function::New(env, CloseSilently, "closeSilently"));
+  relay::Init(env, exports);
   return exports;
 }
 

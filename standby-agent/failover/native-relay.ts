@@ -1,0 +1,95 @@
+// Hands a joined pair of sockets (restored client, local service) to the addon's relay thread,
+// so the bytes of resumed connections never pass through the JS thread (see native/src/relay.cc).
+import type net from 'node:net';
+import { loadRepairAddon, type RepairAddon } from '../restore/repair-addon.js';
+
+export interface RelayOutcome {
+  toLocal: number;
+  toClient: number;
+  error?: string;
+}
+
+interface StreamHandle {
+  fd?: number;
+  readStop?(): number;
+}
+
+/** The fd under a net.Socket, or -1 (the relay needs a real descriptor). */
+export function fdOf(s: net.Socket): number {
+  const h = (s as unknown as { _handle?: StreamHandle })._handle;
+  return typeof h?.fd === 'number' ? h.fd : -1;
+}
+
+/** One relay thread per process, started on first use. */
+export function nativeRelay(): NativeRelay {
+  return NativeRelay.shared();
+}
+
+export class NativeRelay {
+  private static instance: NativeRelay | undefined;
+  private readonly addon: RepairAddon;
+  private readonly waiting = new Map<number, (o: RelayOutcome) => void>();
+  private nextId = 1;
+
+  static shared(): NativeRelay {
+    NativeRelay.instance ??= new NativeRelay(loadRepairAddon());
+    return NativeRelay.instance;
+  }
+
+  private constructor(addon: RepairAddon) {
+    this.addon = addon;
+    addon.relayStart((id, toLocal, toClient, error) => {
+      const done = this.waiting.get(id);
+      this.waiting.delete(id);
+      done?.({ toLocal, toClient, error });
+    });
+  }
+
+  get count(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * Moves both sockets to the relay: stops their JS reading, takes what JS already read (it goes
+   * first), passes duplicates of the fds and destroys the JS sockets. Both must have nothing
+   * left to write (writableLength 0). `onEnded` runs when the relay closes the pair.
+   */
+  adopt(
+    client: net.Socket,
+    local: net.Socket,
+    toClientFirst: Buffer,
+    onEnded: (o: RelayOutcome) => void,
+  ): void {
+    const cfd = fdOf(client);
+    const lfd = fdOf(local);
+    if (cfd < 0 || lfd < 0) throw new Error('the relay needs sockets with file descriptors');
+    if (client.writableLength > 0 || local.writableLength > 0)
+      throw new Error('the relay takes sockets with nothing left to write');
+    for (const s of [client, local]) {
+      s.unpipe();
+      s.removeAllListeners();
+      s.on('error', () => {});
+    }
+    const fromClient = takeBuffered(client);
+    const fromLocal = takeBuffered(local);
+    const id = this.nextId++;
+    this.addon.relayAdd(id, cfd, lfd, fromClient, Buffer.concat([toClientFirst, fromLocal]));
+    this.waiting.set(id, onEnded);
+    // the relay holds duplicates: closing ours sends nothing (the sockets stay open)
+    client.destroy();
+    local.destroy();
+  }
+}
+
+/** Stops JS reading and returns what it had read but not delivered. */
+function takeBuffered(s: net.Socket): Buffer {
+  s.pause();
+  (s as unknown as { _handle?: StreamHandle })._handle?.readStop?.();
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const c = s.read() as Buffer | null;
+    if (c === null) break;
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}

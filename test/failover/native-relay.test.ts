@@ -1,0 +1,118 @@
+// The addon's relay thread on real loopback sockets: bytes both ways, in order and complete
+// under backpressure, bytes JS had read go first, EOF passed on as a half-close, an error
+// resets the client, and many pairs at once. The joiner's JS pipes stay the comparison.
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import t from 'tap';
+import { nativeRelay, type RelayOutcome } from '../../standby-agent/failover/native-relay.js';
+import { ServiceJoiner } from '../../standby-agent/failover/resume.js';
+import { listen, pair } from './fixtures/loopback.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function collect(s: net.Socket): Promise<{ data: Buffer; error?: string }> {
+  const chunks: Buffer[] = [];
+  return new Promise((resolve) => {
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.once('end', () => resolve({ data: Buffer.concat(chunks) }));
+    s.once('error', (e: NodeJS.ErrnoException) => resolve({ data: Buffer.concat(chunks), error: e.code }));
+  });
+}
+
+/** Two connected pairs whose inner ends are relayed: [client, local service side, ended]. */
+async function relayed(toClientFirst = Buffer.alloc(0), before?: (c: net.Socket) => Promise<void>) {
+  const [client, restored] = await pair(true);
+  const [localPeer, local] = await pair(true);
+  if (before) await before(client);
+  let ended!: (o: RelayOutcome) => void;
+  const outcome = new Promise<RelayOutcome>((r) => {
+    ended = r;
+  });
+  nativeRelay().adopt(restored, local, toClientFirst, ended);
+  return { client, localPeer, outcome };
+}
+
+t.test('8 MiB each way, complete and in order, with a half-close each way', async (t) => {
+  const up = randomBytes(8 << 20);
+  const down = randomBytes(8 << 20);
+  const { client, localPeer, outcome } = await relayed();
+  const atLocal = collect(localPeer);
+  const atClient = collect(client);
+  client.end(up);
+  // the local side answers after the client's EOF reached it (a half-close passed on)
+  const got = await atLocal;
+  t.equal(got.data.length, up.length, 'the local side got every byte');
+  t.equal(sha(got.data), sha(up), 'in order');
+  localPeer.end(down);
+  const back = await atClient;
+  t.equal(sha(back.data), sha(down), 'the client got every byte of the reply, then EOF');
+  const o = await outcome;
+  t.same(o, { toLocal: up.length, toClient: down.length, error: undefined }, 'the relay counted both ways');
+});
+
+t.test('bytes JS had already read, and a first reply, go before anything else', async (t) => {
+  const { client, localPeer, outcome } = await relayed(Buffer.from('FIRST:'), async (c) => {
+    c.write('early');
+    await new Promise((r) => setTimeout(r, 30));
+  });
+  const atLocal = collect(localPeer);
+  const atClient = collect(client);
+  client.end('-late');
+  t.equal((await atLocal).data.toString(), 'early-late');
+  localPeer.end('reply');
+  t.equal((await atClient).data.toString(), 'FIRST:reply');
+  await outcome;
+});
+
+t.test('the local service resets: the client is reset too, and JS hears why', async (t) => {
+  const { client, localPeer, outcome } = await relayed();
+  const atClient = collect(client);
+  client.write('x');
+  await new Promise((r) => setTimeout(r, 20));
+  localPeer.resetAndDestroy();
+  const seen = await atClient;
+  t.equal(seen.error, 'ECONNRESET', 'the client sees a reset, not a hang');
+  t.match((await outcome).error, /local service/, 'the outcome names the side that failed');
+});
+
+t.test('500 pairs at once, each an echo', async (t) => {
+  const echo = net.createServer((s) => s.pipe(s));
+  const port = await listen(echo);
+  t.teardown(() => echo.close());
+  const joiner = new ServiceJoiner({ host: '127.0.0.1', port });
+  const clients: net.Socket[] = [];
+  for (let i = 0; i < 500; i++) {
+    const [client, restored] = await pair();
+    joiner.join(restored, `c${i}`);
+    clients.push(client);
+  }
+  const answers = await Promise.all(
+    clients.map(
+      (c, i) =>
+        new Promise<string>((resolve) => {
+          let got = '';
+          c.setEncoding('utf8');
+          c.on('data', (d: string) => {
+            got += d;
+            if (got.length >= `ping ${i}`.length) resolve(got);
+          });
+          c.write(`ping ${i}`);
+        }),
+    ),
+  );
+  t.ok(
+    answers.every((a, i) => a === `ping ${i}`),
+    'every pair echoed its own bytes',
+  );
+  t.equal(joiner.relayed >= 500 || nativeRelay().count >= 500, true, 'all on the relay thread');
+  await Promise.all(
+    clients.map((c) => {
+      const closed = new Promise((r) => c.once('close', r));
+      c.end();
+      return closed;
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(joiner.stats.live, 0, 'every pair ended and was counted');
+  t.equal(joiner.relayed, 0, 'the relay let go of them');
+});
