@@ -9,6 +9,7 @@
 // service (a small Node HTTP service) dies with its link, its kernel's exact socket state stands
 // in for the tracker's verdicts; the controller (core + REST API) is real; the standby's
 // FailoverService does the rest (fence, address, TCP_REPAIR, redirect, join).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -201,6 +202,9 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
           `[bench]   ${name} link: ${(await h.exec('ip', ['-s', 'link', 'show', h.ifname])).stdout.replace(/\s+/g, ' ')}`,
         );
       console.error(`[bench]   softnet drops: ${softnetDrops() - softnetBefore}`);
+      // the switch reads each port through a packet socket: its drops (d) are frames OVS never saw
+      const ss = execFileSync('ip', ['netns', 'exec', s.sw.ns, 'ss', '-0', '-a', '-m', '-p']).toString();
+      console.error(`[bench]   switch packet sockets: ${ss.replace(/\s+/g, ' ')}`);
       console.error(`[bench]   arp unresolved discards: ${arpUnresolvedDiscards() - arpBefore}`);
       console.error(`[bench]   standby neighbour events:\n${readFileSync(`${lab.dir}/standby-neigh.log`, 'utf8')}`);
       console.error(`[bench]   failover started ${report?.startedAt}`);

@@ -1,5 +1,6 @@
 // The lab harness on the real thing: a private userspace OVS in its own namespace, two hosts,
 // ping through a NORMAL flow (none without it: fail_mode=secure), and nothing left afterwards.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import {
   reapOrphanLabs,
   waitFor,
 } from '../../topology/lab/index.js';
+import { PORT_SOCKET_BUFFER } from '../../topology/lab/ovs.js';
 import { createTestLab } from '../helpers/lab.js';
 
 t.test('two hosts ping through a private OVS, then everything is gone', async (t) => {
@@ -33,6 +35,24 @@ t.test('two hosts ping through a private OVS, then everything is gone', async (t
   t.match(desc, /2\(h2\)/, 'h2 is port 2');
   t.match(await sw.ovs.show('br0'), /dpid:00000000000000a1/, 'datapath id set');
   t.same(await sw.dumpFlows(), [], 'secure bridge starts without flows');
+  // OVS reads each port through a packet socket: sized for bursts, the host default put back
+  const sockets = execFileSync('ip', ['netns', 'exec', sw.ns, 'ss', '-0', '-a', '-m', '-p']).toString();
+  const sizes = [...sockets.matchAll(/\*:(h1|h2) .*?skmem:\(r\d+,rb(\d+)/g)].map((m) => [m[1], Number(m[2])]);
+  t.same(
+    sizes.sort(),
+    [
+      ['h1', PORT_SOCKET_BUFFER],
+      ['h2', PORT_SOCKET_BUFFER],
+    ],
+    'each port is read through a packet socket with an 8 MiB receive buffer',
+  );
+  // read under the lock, so another lab adding ports just now does not show its raised value
+  const hostDefault = execFileSync('flock', [
+    '/run/nonstop-port-socket-buffer.lock',
+    'cat',
+    '/proc/sys/net/core/rmem_default',
+  ]).toString();
+  t.not(Number(hostDefault), PORT_SOCKET_BUFFER, 'the host default is put back');
 
   const noFlow = await h1.exec('ping', ['-c', '1', '-W', '1', h2.ip]).then(
     () => 'reply',

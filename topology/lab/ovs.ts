@@ -6,6 +6,10 @@ import { dirname, join } from 'node:path';
 import { run, tryRun, waitFor } from './exec.js';
 import { killPid, readPidFile } from './proc.js';
 
+/** Receive buffer of the packet socket OVS reads each lab port through (see addPort). */
+export const PORT_SOCKET_BUFFER = 8 << 20;
+const PORT_SOCKET_LOCK = '/run/nonstop-port-socket-buffer.lock';
+
 export interface BridgeOptions {
   /** 16 hex digits; default: OVS derives one from the MAC */
   dpid?: string;
@@ -141,10 +145,33 @@ export class PrivateOvs {
     const args = ['add-port', bridge, iface];
     if (opts.ofport !== undefined)
       args.push('--', 'set', 'interface', iface, `ofport_request=${opts.ofport}`);
-    await this.vsctl(...args);
+    await this.withPortSocketBuffer(() =>
+      // (`flock` serialises labs that add ports at the same time: see withPortSocketBuffer)
+      ['ovs-vsctl', `--db=unix:${this.dbSock}`, '--timeout=20', ...args],
+    );
     const ofport = Number((await this.vsctl('get', 'interface', iface, 'ofport')).trim());
     if (!(ofport > 0)) throw new Error(`port ${iface} on ${bridge} got no OpenFlow port number (${ofport})`);
     return ofport;
+  }
+
+  /**
+   * Runs a command that adds ports with net.core.rmem_default raised to PORT_SOCKET_BUFFER, then
+   * puts the old value back. The userspace datapath reads each port through a packet socket
+   * that OVS never sizes itself, so it gets the default (208 KiB): under 1,000 connections its
+   * main thread fell behind and that socket dropped 50,000 of the standby's frames in one
+   * failover, and restored connections waited on retransmission timeouts. The value only sizes
+   * sockets created meanwhile (these ports'); the default is not per network namespace, hence
+   * the brief global change, serialised between processes by a lock file.
+   */
+  private async withPortSocketBuffer(command: () => string[]): Promise<void> {
+    const script = [
+      'old=$(cat /proc/sys/net/core/rmem_default)',
+      `echo ${PORT_SOCKET_BUFFER} > /proc/sys/net/core/rmem_default`,
+      '"$@"; rc=$?',
+      'echo "$old" > /proc/sys/net/core/rmem_default',
+      'exit $rc',
+    ].join('\n');
+    await run('flock', [PORT_SOCKET_LOCK, 'sh', '-c', script, 'sh', ...command()], { env: this.env });
   }
 
   async deletePort(bridge: string, iface: string): Promise<void> {
