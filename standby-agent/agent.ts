@@ -22,6 +22,7 @@ export class Agent {
   readonly table: ConnectionTable;
   readonly pipeline: Pipeline;
   private capture: LiveCapture | undefined;
+  private stoppedBecause: string | undefined;
   private iface: string | undefined;
   private readonly gauges: { connections?: Gauge; frames?: Gauge; drops?: Gauge };
 
@@ -76,7 +77,9 @@ export class Agent {
     );
   }
 
-  stop(): void {
+  /** Stops capturing; `why` shows in the status. */
+  stop(why = 'stopped'): void {
+    if (this.capture) this.stoppedBecause = why;
     this.capture?.stop();
     this.capture = undefined;
   }
@@ -84,7 +87,11 @@ export class Agent {
   status() {
     return {
       role: 'standby',
-      capture: { iface: this.iface ?? null, ...(this.capture?.stats() ?? {}) },
+      capture: {
+        iface: this.iface ?? null,
+        ...(this.capture?.stats() ?? {}),
+        ...(this.stoppedBecause ? { stopped: this.stoppedBecause } : {}),
+      },
       frames: this.pipeline.frames,
       skipped: this.pipeline.skipped,
       agentErrors: this.pipeline.agentErrors,

@@ -176,6 +176,8 @@ async function main(): Promise<number> {
       token,
       tracker: agent.table,
       app,
+      // once active, the standby's own traffic is not worth tracking: free the thread to serve
+      onTrackerDone: () => agent.stop('the failover took its last view'),
       logger: logger.child({ part: 'failover' }),
     });
   } catch (e) {

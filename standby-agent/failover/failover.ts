@@ -46,10 +46,15 @@ export interface FailoverDeps {
   restore(list: RestoreParams[]): RestoreFdOutcome[];
   /** hands a restored socket (fd) over to the local service */
   resume(fd: number, params: RestoreParams): void;
+  /** `count` connections will be resumed: connect to the local service meanwhile */
+  prepareResume?(count: number): void;
   /** closes a restored fd that will not be resumed */
   discard?(fd: number): void;
   /** appends client bytes seen after the snapshot (from a later view); returns bytes appended */
   topUp?(fd: number, restored: RestoreParams, later: RestoreParams): number;
+  /** the tracker's last view was taken (after the top-up): the capture may stop, so the agent's
+   *  thread serves the resumed connections instead of tracking its own traffic */
+  trackerDone?(): void;
   /** the id of the mirror to remove once the redirect is in force */
   mirrorId?(): string | undefined;
   /** liveness, for the "never take over a live service" rule */
@@ -188,6 +193,9 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     resets.push({ report: c, reset: v.reset });
   }
 
+  // the local service's side of each join is opened while the next steps wait on others
+  if (restorable.length > 0) deps.prepareResume?.(restorable.length);
+
   // 3. the address: from here the standby's stack answers for it (the switch still sends the
   // service's traffic to the fenced port, so nothing arrives yet)
   try {
@@ -310,6 +318,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       (x) => `${x.bytes} bytes appended to ${x.conns} connections`,
     );
   }
+  deps.trackerDone?.();
 
   // 6. the restored connections carry on against the local service (first: they are the point)
   await step(

@@ -56,6 +56,8 @@ export interface FailoverServiceOptions {
   /** ask the controller to mirror the service port on start (default true) */
   mirror?: boolean;
   settleMs?: number;
+  /** the failover no longer needs the tracker (see FailoverDeps.trackerDone) */
+  onTrackerDone?: () => void;
   logger?: Logger;
 }
 
@@ -232,15 +234,12 @@ export class FailoverService {
             iface,
           ),
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
+        prepareResume: (count) => this.joiner.prepare(count),
         resume: (fd, p) =>
-          this.joiner.join(
-            socketFromFd(fd),
-            `${p.remote.ip}:${p.remote.port}`,
-            p.replyPrefix,
-            p.replyExpected,
-          ),
+          this.joiner.joinFd(fd, `${p.remote.ip}:${p.remote.port}`, socketFromFd, p.replyPrefix, p.replyExpected),
         discard: (fd) => closeSync(fd),
         topUp: topUpReceive,
+        trackerDone: () => opts.onTrackerDone?.(),
         mirrorId: () => this.mirrorId,
         liveness: this.liveness
           ? {

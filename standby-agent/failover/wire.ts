@@ -16,6 +16,8 @@ export interface FailoverWiring {
   token?: string;
   tracker: VerdictSource;
   app: FastifyInstance;
+  /** the failover took the tracker's last view: the agent stops capturing */
+  onTrackerDone?: () => void;
   logger?: Logger;
 }
 
@@ -61,6 +63,7 @@ export async function wireFailover(w: FailoverWiring): Promise<FailoverService |
     autoFailover: settings.autoFailover,
     restoreEnabled: settings.restoreEnabled,
     mirror: settings.mirror,
+    onTrackerDone: w.onTrackerDone,
     logger: w.logger,
   });
   await w.app.register(failoverRoutes, {

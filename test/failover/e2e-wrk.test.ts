@@ -53,4 +53,6 @@ t.test('b: wrk sees no error across the failover', async (t) => {
   t.ok(m && Number(m[1]) > 0, 'wrk completed requests');
   t.notMatch(out, /Socket errors/, 'no socket errors');
   t.notMatch(out, /Non-2xx or 3xx/, 'no non-2xx responses');
+  const after = (await agentCall(s, 'GET', '/v1/status')).json as { capture: { stopped?: string } };
+  t.match(after.capture.stopped, /last view/, 'the capture stopped once the failover took its last view');
 });

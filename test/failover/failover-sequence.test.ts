@@ -106,6 +106,7 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
       calls.push(`top-up ${restored.remote.port}`);
       return later.recvQueue.length;
     },
+    trackerDone: () => calls.push('tracker done'),
     mirrorId: () => 'm1',
     liveness: { answering: () => opts.alive === true, portUp: () => true },
   };
@@ -116,7 +117,7 @@ t.test('the steps run in the safe order and every connection is explained', asyn
   const { deps, calls } = setup({ failRestoreOf: 1002 });
   const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
   t.equal(r.outcome, 'completed');
-  t.same(calls.slice(0, 8), [
+  t.same(calls.slice(0, 9), [
     'port 0000000000000001 1 down',
     'snapshot',
     'take-address',
@@ -124,6 +125,7 @@ t.test('the steps run in the safe order and every connection is explained', asyn
     'redirect 10.9.0.1 1->2 02:00:00:00:00:02',
     'snapshot',
     'top-up 1001',
+    'tracker done',
     'resume 1001',
   ]);
   t.ok(calls.indexOf('unmirror m1') > calls.indexOf('resume 1001'), 'unmirror after resuming');
