@@ -206,7 +206,9 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       const ss = execFileSync('ip', ['netns', 'exec', s.sw.ns, 'ss', '-0', '-a', '-m', '-p']).toString();
       console.error(`[bench]   switch packet sockets: ${ss.replace(/\s+/g, ' ')}`);
       console.error(`[bench]   arp unresolved discards: ${arpUnresolvedDiscards() - arpBefore}`);
-      console.error(`[bench]   standby neighbour events:\n${readFileSync(`${lab.dir}/standby-neigh.log`, 'utf8')}`);
+      console.error(
+        `[bench]   standby neighbour events:\n${readFileSync(`${lab.dir}/standby-neigh.log`, 'utf8')}`,
+      );
       console.error(`[bench]   failover started ${report?.startedAt}`);
       console.error(
         `[bench]   standby neighbours: ${(await s.standby.exec('ip', ['-s', 'neigh', 'show', 'dev', s.standby.ifname])).stdout.replace(/\s+/g, ' ')}`,
@@ -285,9 +287,6 @@ async function runMechanics(n: number): Promise<Row> {
     });
     const clients = startClients({ client, service }, { connections: n, intervalMs: interval });
     await clients.ready;
-    const clientsStartedAt = performance.now();
-    const softnetBefore = softnetDrops();
-    const arpBefore = arpUnresolvedDiscards();
     await sleep(Number(values['warmup-ms']));
     // the service node dies: link first, then the process (silently: its sockets in repair mode)
     await service.exec('ip', ['link', 'set', service.ifname, 'down']);

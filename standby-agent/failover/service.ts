@@ -236,7 +236,13 @@ export class FailoverService {
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
         prepareResume: (count) => this.joiner.prepare(count),
         resume: (fd, p) =>
-          this.joiner.joinFd(fd, `${p.remote.ip}:${p.remote.port}`, socketFromFd, p.replyPrefix, p.replyExpected),
+          this.joiner.joinFd(
+            fd,
+            `${p.remote.ip}:${p.remote.port}`,
+            socketFromFd,
+            p.replyPrefix,
+            p.replyExpected,
+          ),
         discard: (fd) => closeSync(fd),
         topUp: topUpReceive,
         trackerDone: () => opts.onTrackerDone?.(),
