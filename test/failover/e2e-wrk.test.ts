@@ -26,7 +26,7 @@ t.test('b: wrk sees no error across the failover', async (t) => {
   await sleep(3000);
   // just before the failure: did the capture keep up, and what would be restored?
   const status = (await agentCall(s, 'GET', '/v1/status')).json as {
-    capture: { received: number; ifaceReceived: number };
+    capture: { received: number; ifaceReceived: number; kernelDrops: number; ifaceDrops: number };
   };
   const conns = (await agentCall(s, 'GET', '/v1/connections')).json as { code?: string }[];
   await killServiceNode(s);
@@ -34,8 +34,10 @@ t.test('b: wrk sees no error across the failover', async (t) => {
   for (const c of conns) before[c.code ?? 'restorable'] = (before[c.code ?? 'restorable'] ?? 0) + 1;
   t.comment(`verdicts just before the failure: ${JSON.stringify(before)}`);
   t.comment(`capture: ${JSON.stringify(status.capture)}`);
-  const { received, ifaceReceived } = status.capture;
-  t.ok(received >= ifaceReceived * 0.999, `the capture kept up: ${received} of ${ifaceReceived} frames`);
+  const { received, ifaceReceived, kernelDrops, ifaceDrops } = status.capture;
+  t.equal(kernelDrops + ifaceDrops, 0, 'no frame of the mirror dropped by the kernel or the interface');
+  // the two counters are read a moment apart with ~70k frames/s flowing, some still in the ring
+  t.ok(received >= ifaceReceived * 0.99, `the capture kept up: ${received} of ${ifaceReceived} frames`);
   const report = await waitForReport(s);
   await wrk.exited;
   t.comment(out.trim());

@@ -27,8 +27,13 @@ async function relayed(toClientFirst = Buffer.alloc(0), before?: (c: net.Socket)
   const [localPeer, local] = await pair(true);
   if (before) await before(client);
   let ended!: (o: RelayOutcome) => void;
+  // the relay does not keep a process alive on its own: hold it until the pair has ended
+  const alive = setInterval(() => {}, 1000);
   const outcome = new Promise<RelayOutcome>((r) => {
-    ended = r;
+    ended = (o) => {
+      clearInterval(alive);
+      r(o);
+    };
   });
   nativeRelay().adopt(restored, local, toClientFirst, ended);
   return { client, localPeer, outcome };

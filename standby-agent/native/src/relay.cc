@@ -153,10 +153,14 @@ void Report(Pair* p) {
   auto* ended = new Ended{p->id, static_cast<double>(p->dir[kClient].bytes),
                           static_cast<double>(p->dir[kLocal].bytes), p->error};
   napi_status st = tsfn.NonBlockingCall(ended, [](Napi::Env env, Napi::Function fn, Ended* e) {
+    // The raw call: at process exit JS cannot run any more, and node-addon-api's Call would turn
+    // that failure into a throw, which is fatal there. A call that fails is simply dropped.
     if (env != nullptr && fn != nullptr) {
-      fn.Call({Napi::Number::New(env, e->id), Napi::Number::New(env, e->toLocal),
-               Napi::Number::New(env, e->toClient),
-               e->error.empty() ? env.Undefined() : Napi::String::New(env, e->error)});
+      napi_value argv[4] = {Napi::Number::New(env, e->id), Napi::Number::New(env, e->toLocal),
+                            Napi::Number::New(env, e->toClient),
+                            e->error.empty() ? env.Undefined() : Napi::String::New(env, e->error)};
+      napi_value undefined = env.Undefined();
+      napi_call_function(env, undefined, fn, 4, argv, nullptr);
     }
     delete e;
   });
