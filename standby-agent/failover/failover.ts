@@ -46,8 +46,6 @@ export interface FailoverDeps {
   restore(list: RestoreParams[]): RestoreFdOutcome[];
   /** hands a restored socket (fd) over to the local service */
   resume(fd: number, params: RestoreParams): void;
-  /** `count` connections will be resumed: connect to the local service meanwhile */
-  prepareResume?(count: number): void;
   /** closes a restored fd that will not be resumed */
   discard?(fd: number): void;
   /** appends client bytes seen after the snapshot (from a later view); returns bytes appended */
@@ -193,8 +191,17 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     resets.push({ report: c, reset: v.reset });
   }
 
-  // the local service's side of each join is opened while the next steps wait on others
-  if (restorable.length > 0) deps.prepareResume?.(restorable.length);
+  // Every restored socket sends at once; unresolved neighbours queue only 64 KiB each (the
+  // rest is dropped and waits for a 1 s RTO), so the clients' MACs go in first. Independent of
+  // the address, so both run at once (each is a process to spawn).
+  const neighbours =
+    deps.warmNeighbours && restorable.length > 0
+      ? step(
+          'neighbours',
+          () => deps.warmNeighbours?.([...new Set(restorable.map((p) => p.remote.ip))]) ?? 0,
+          (n) => `${n} neighbour entries`,
+        ).catch((e) => logger?.warn({ err: (e as Error).message }, 'neighbour entries not set'))
+      : undefined;
 
   // 3. the address: from here the standby's stack answers for it (the switch still sends the
   // service's traffic to the fenced port, so nothing arrives yet)
@@ -205,18 +212,10 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       () => config.serviceIp,
     );
   } catch (e) {
+    await neighbours;
     return finish('aborted', `could not take the service address: ${(e as Error).message}`);
   }
-  // Every restored socket sends at once; unresolved neighbours queue only 64 KiB each (the
-  // rest is dropped and waits for a 1 s RTO), so the clients' MACs go in first.
-  if (deps.warmNeighbours && restorable.length > 0) {
-    const warm = deps.warmNeighbours;
-    await step(
-      'neighbours',
-      () => warm([...new Set(restorable.map((p) => p.remote.ip))]),
-      (n) => `${n} neighbour entries`,
-    ).catch((e) => logger?.warn({ err: (e as Error).message }, 'neighbour entries not set'));
-  }
+  await neighbours;
 
   // 4. restore
   const restored: Array<{ fd: number; params: RestoreParams }> = [];

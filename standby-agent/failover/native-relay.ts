@@ -1,6 +1,5 @@
 // Hands a joined pair of sockets (restored client, local service) to the addon's relay thread,
 // so the bytes of resumed connections never pass through the JS thread (see native/src/relay.cc).
-import { closeSync } from 'node:fs';
 import type net from 'node:net';
 import { loadRepairAddon, type RepairAddon } from '../restore/repair-addon.js';
 
@@ -78,24 +77,6 @@ export class NativeRelay {
     this.waiting.set(id, onEnded);
     // the relay holds duplicates: closing ours sends nothing (the sockets stay open)
     client.destroy();
-    local.destroy();
-  }
-
-  /**
-   * A restored client fd (never wrapped in a net.Socket) and a connected local socket to the
-   * relay; the caller's fd is closed here (the relay holds a duplicate).
-   */
-  adoptFd(clientFd: number, local: net.Socket, onEnded: (o: RelayOutcome) => void): void {
-    const lfd = fdOf(local);
-    if (lfd < 0) throw new Error('the relay needs sockets with file descriptors');
-    if (local.writableLength > 0) throw new Error('the relay takes sockets with nothing left to write');
-    local.removeAllListeners();
-    local.on('error', () => {});
-    const fromLocal = takeBuffered(local);
-    const id = this.nextId++;
-    this.addon.relayAdd(id, clientFd, lfd, undefined, fromLocal);
-    this.waiting.set(id, onEnded);
-    closeSync(clientFd);
     local.destroy();
   }
 }

@@ -35,9 +35,6 @@ export interface JoinStats {
  */
 const MAX_PENDING_CONNECTS = 64;
 
-/** Prepared local connections a failover did not use are closed after this long. */
-const POOL_IDLE_MS = 10_000;
-
 export class ServiceJoiner {
   readonly stats: JoinStats = { live: 0, joined: 0, failed: 0, repliesCompleted: 0 };
   private pending = 0;
@@ -46,9 +43,6 @@ export class ServiceJoiner {
   readonly errors: string[] = [];
 
   private readonly relay: NativeRelay | undefined;
-  /** connected local sockets waiting for a restored client (see prepare) */
-  private readonly pool: net.Socket[] = [];
-  private poolTimer: NodeJS.Timeout | undefined;
 
   /** `relay`: 'native' moves joined pairs to the addon's relay thread (the default), 'js'
    *  keeps them on stream pipes (also used when the addon cannot be loaded) */
@@ -72,80 +66,6 @@ export class ServiceJoiner {
   /** pairs on the native relay thread */
   get relayed(): number {
     return this.relay?.count ?? 0;
-  }
-
-  /**
-   * Opens `count` connections to the local service ahead of the joins: a failover calls this
-   * right after its snapshot, while its address, restore and redirect steps wait on others, so
-   * that joining a restored socket is only a hand-over to the relay thread.
-   */
-  prepare(count: number): void {
-    if (!this.relay) return; // only the relay path takes pooled sockets
-    for (let i = this.pool.length; i < count; i++) {
-      const open = () => {
-        this.pending++;
-        const s = net.connect({ host: this.service.host, port: this.service.port, allowHalfOpen: true });
-        s.setNoDelay(true);
-        let settled = false;
-        const settle = () => {
-          if (settled) return;
-          settled = true;
-          this.settled();
-        };
-        s.once('error', () => s.destroy()); // a pooled socket that failed is skipped when taken
-        s.once('connect', () => {
-          settle();
-          this.pool.push(s);
-        });
-        s.once('close', settle);
-      };
-      if (this.pending >= MAX_PENDING_CONNECTS) this.queue.push(open);
-      else open();
-    }
-    clearTimeout(this.poolTimer);
-    this.poolTimer = setTimeout(() => {
-      for (const s of this.pool.splice(0)) s.destroy();
-    }, POOL_IDLE_MS);
-    this.poolTimer.unref();
-  }
-
-  private takePooled(): net.Socket | undefined {
-    for (;;) {
-      const s = this.pool.pop();
-      if (!s) return undefined;
-      if (!s.destroyed && !s.readableEnded && fdOf(s) >= 0 && s.writableLength === 0) return s;
-      s.destroy();
-    }
-  }
-
-  /**
-   * Joins a restored socket given as its fd. With the relay and a prepared local connection,
-   * and no unfinished reply to check, the fd goes to the relay thread as it is; otherwise it is
-   * wrapped (`wrap`) and joined as a socket.
-   */
-  joinFd(
-    fd: number,
-    label: string,
-    wrap: (fd: number) => net.Socket,
-    replyPrefix?: Buffer,
-    later?: KnownBytes[],
-  ): void {
-    const checking = replyPrefix !== undefined && (replyPrefix.length > 0 || (later?.length ?? 0) > 0);
-    const local = this.relay && !checking ? this.takePooled() : undefined;
-    if (this.relay && local) {
-      try {
-        this.relay.adoptFd(fd, local, (o) =>
-          this.ended(label, o.error ? 'relay' : 'closed', o.error ? new Error(o.error) : undefined),
-        );
-        this.stats.live++;
-        this.stats.joined++;
-        return;
-      } catch (e) {
-        local.destroy();
-        this.logger?.warn({ connection: label, err: (e as Error).message }, 'relay refused the pair');
-      }
-    }
-    this.join(wrap(fd), label, replyPrefix, later);
   }
 
   /** A joined connection ended (why, and the error if it was one). */

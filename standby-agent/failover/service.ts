@@ -234,12 +234,10 @@ export class FailoverService {
             iface,
           ),
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
-        prepareResume: (count) => this.joiner.prepare(count),
         resume: (fd, p) =>
-          this.joiner.joinFd(
-            fd,
+          this.joiner.join(
+            socketFromFd(fd),
             `${p.remote.ip}:${p.remote.port}`,
-            socketFromFd,
             p.replyPrefix,
             p.replyExpected,
           ),

@@ -112,8 +112,8 @@ t.test('restore one connection and reset another through the real controller', a
       'safety-check:true',
       'fence:true',
       'snapshot:true',
+      'neighbours:true', // at the same time as take-address
       'take-address:true',
-      'neighbours:true',
       'restore:true',
       'redirect:true',
     ],
