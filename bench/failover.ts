@@ -128,7 +128,8 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     const arpBefore = arpUnresolvedDiscards();
     await sleep(Number(values['warmup-ms']));
     const killedAt = performance.now();
-    if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${Date.now() / 1000}`);
+    const killedEpochMs = Date.now();
+    if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${killedEpochMs / 1000}`);
     await killServiceNode(s);
     let report: FailoverReport | undefined;
     try {
@@ -209,7 +210,13 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       console.error(
         `[bench]   standby neighbour events:\n${readFileSync(`${lab.dir}/standby-neigh.log`, 'utf8')}`,
       );
-      console.error(`[bench]   failover started ${report?.startedAt}`);
+      if (report) {
+        // each step's start and end, in ms after the service was killed
+        const t0 = Date.parse(report.startedAt) - killedEpochMs;
+        console.error(
+          `[bench]   steps after the kill: ${report.steps.map((x) => `${x.name} ${Math.round(t0 + x.startMs)}-${Math.round(t0 + x.startMs + x.durationMs)}`).join(', ')}`,
+        );
+      }
       console.error(
         `[bench]   standby neighbours: ${(await s.standby.exec('ip', ['-s', 'neigh', 'show', 'dev', s.standby.ifname])).stdout.replace(/\s+/g, ' ')}`,
       );

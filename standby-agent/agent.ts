@@ -23,6 +23,8 @@ export class Agent {
   readonly pipeline: Pipeline;
   private capture: LiveCapture | undefined;
   private stoppedBecause: string | undefined;
+  /** frames still arrive but are not tracked (see stopSoon) */
+  private ignoring = false;
   private iface: string | undefined;
   private readonly gauges: { connections?: Gauge; frames?: Gauge; drops?: Gauge };
 
@@ -66,7 +68,9 @@ export class Agent {
       filter: serviceFilter(this.opts.services.map((s) => s.ip)),
       bufferSize: bufferBytes,
     });
-    this.capture.start((buf, len, tsMs) => this.pipeline.onBytes(buf, 0, len, tsMs));
+    this.capture.start((buf, len, tsMs) => {
+      if (!this.ignoring) this.pipeline.onBytes(buf, 0, len, tsMs);
+    });
     return warm;
   }
 
@@ -75,6 +79,16 @@ export class Agent {
     forEachPcapRecord(readFileSync(path), (buf, start, end, tsMs) =>
       this.pipeline.onBytes(buf, start, end, tsMs),
     );
+  }
+
+  /**
+   * Stops tracking at once and closes the capture `afterMs` later: closing unmaps the capture
+   * ring, which blocks the thread for 25-40 ms, too long in the middle of a failover.
+   */
+  stopSoon(why: string, afterMs: number): void {
+    this.ignoring = true;
+    this.stoppedBecause = why;
+    setTimeout(() => this.stop(why), afterMs).unref();
   }
 
   /** Stops capturing; `why` shows in the status. */

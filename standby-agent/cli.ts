@@ -177,7 +177,7 @@ async function main(): Promise<number> {
       tracker: agent.table,
       app,
       // once active, the standby's own traffic is not worth tracking: free the thread to serve
-      onTrackerDone: () => agent.stop('the failover took its last view'),
+      onTrackerDone: () => agent.stopSoon('the failover took its last view', 2000),
       logger: logger.child({ part: 'failover' }),
     });
   } catch (e) {
