@@ -20,6 +20,7 @@ import {
   buildScenario,
   type ClientConnSummary,
   killServiceNode,
+  runProductFromDist,
   startAgent,
   startClients,
 } from '../test/failover/lab-scenario.js';
@@ -40,6 +41,8 @@ const { values } = parseArgs({
   },
 });
 const interval = Number(values['interval-ms']);
+// the controller and the agent as `./nonstop` runs them (`./nonstop bench` builds dist/ first)
+runProductFromDist();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -138,6 +141,10 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       // reported below as outcome "none"
     }
     const detectMs = performance.now() - killedAt;
+    if (report && Date.parse(report.startedAt) < killedEpochMs)
+      console.error(
+        `[bench]   WARNING: the failover began ${killedEpochMs - Date.parse(report.startedAt)} ms before the kill (false detection): ${JSON.stringify(report.trigger)}`,
+      );
     await sleep(Number(values['after-ms']));
     const st = (await agentCall(s, 'GET', '/v1/status')).json as { failover?: { resumed?: unknown } };
     console.error(`[bench]   resumed: ${JSON.stringify(st.failover?.resumed)}`);
@@ -211,6 +218,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
         `[bench]   standby neighbour events:\n${readFileSync(`${lab.dir}/standby-neigh.log`, 'utf8')}`,
       );
       if (report) {
+        console.error(`[bench]   trigger: ${JSON.stringify(report.trigger)}`);
         // each step's start and end, in ms after the service was killed
         const t0 = Date.parse(report.startedAt) - killedEpochMs;
         console.error(
@@ -233,7 +241,8 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       steps: report
         ? report.steps.map((x) => `${x.name}=${x.durationMs}`).join(' ')
         : `no report after ${Math.round(detectMs)} ms`,
-      outcome: report?.outcome ?? 'none',
+      // a failover that began before the kill was a false detection: the row does not count
+      outcome: !report ? 'none' : Date.parse(report.startedAt) < killedEpochMs ? 'EARLY' : report.outcome,
     };
   } finally {
     await lab.destroy();

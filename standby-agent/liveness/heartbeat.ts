@@ -27,6 +27,36 @@ export function probe(target: HeartbeatTarget, timeoutMs: number): Promise<Heart
     : httpProbe(target.url, timeoutMs);
 }
 
+/**
+ * The probe's deadline, robust to a stalled agent: a timer that fires late means this thread
+ * was busy (a capture backlog, a GC), and the answer may be waiting unread. So a late timer
+ * grants one more `timeoutMs`, and a timeout is only declared after the poll phase
+ * (setImmediate), where an answer that has already arrived is read first. A silent service
+ * still times out; a busy agent no longer declares a live service dead.
+ */
+function deadline(timeoutMs: number, onTimeout: () => void): { clear(): void } {
+  const start = performance.now();
+  let extended = false;
+  let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
+  const fire = () => {
+    const late = performance.now() - start - timeoutMs * (extended ? 2 : 1);
+    if (!extended && late > timeoutMs / 2) {
+      extended = true;
+      timer = setTimeout(fire, timeoutMs);
+      return;
+    }
+    immediate = setImmediate(onTimeout);
+  };
+  timer = setTimeout(fire, timeoutMs);
+  return {
+    clear() {
+      clearTimeout(timer);
+      if (immediate) clearImmediate(immediate);
+    },
+  };
+}
+
 export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<HeartbeatResult> {
   const start = performance.now();
   return new Promise((resolve) => {
@@ -35,12 +65,12 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
     const finish = (ok: boolean, error?: string) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.clear();
       socket.destroy();
       const atMs = performance.now();
       resolve({ ok, atMs, latencyMs: atMs - start, error });
     };
-    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+    const timer = deadline(timeoutMs, () => finish(false, 'timeout'));
     socket.once('connect', () => finish(true));
     socket.once('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? e.message));
   });
@@ -53,7 +83,7 @@ export function httpProbe(url: string, timeoutMs: number): Promise<HeartbeatResu
     const finish = (ok: boolean, error?: string) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.clear();
       req.destroy();
       const atMs = performance.now();
       resolve({ ok, atMs, latencyMs: atMs - start, error });
@@ -63,7 +93,7 @@ export function httpProbe(url: string, timeoutMs: number): Promise<HeartbeatResu
       const status = res.statusCode ?? 0;
       finish(status >= 200 && status < 400, status >= 400 ? `HTTP ${status}` : undefined);
     });
-    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+    const timer = deadline(timeoutMs, () => finish(false, 'timeout'));
     req.once('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? e.message));
   });
 }

@@ -1,4 +1,5 @@
 // Heartbeat probes and the monitor against real local servers (127.0.0.1, ephemeral ports).
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -45,6 +46,49 @@ t.test('tcp and http probes', async (t) => {
   t.teardown(() => hung.close());
   const r = await httpProbe(`http://127.0.0.1:${hport}/`, 100);
   t.match(r, { ok: false, error: 'timeout' });
+});
+
+/** Keeps this thread busy, as a capture backlog or a long GC would. */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy
+  }
+}
+
+t.test('a stalled agent does not turn a live service into a timeout', async (t) => {
+  // TCP: the kernel completes the handshake while this thread is stalled
+  const tcp = net.createServer((s) => s.end());
+  const port = await listen(tcp);
+  t.teardown(() => tcp.close());
+  const p = tcpProbe('127.0.0.1', port, 50);
+  stall(200);
+  t.match(await p, { ok: true }, 'tcp: the answer that arrived meanwhile counts');
+
+  // HTTP: the server lives in another process, so it answers while this thread is stalled
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      "const s=require('node:http').createServer((q,r)=>r.end('ok')).listen(0,'127.0.0.1',()=>console.log(s.address().port))",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.teardown(() => child.kill());
+  const wport = await new Promise<number>((res) => child.stdout?.once('data', (d) => res(Number(String(d)))));
+  const h = httpProbe(`http://127.0.0.1:${wport}/`, 60);
+  stall(150);
+  t.match(await h, { ok: true }, 'http: a late deadline gives the exchange one more timeout');
+
+  // and a silent service still times out, stall or not
+  const hung = net.createServer(() => {});
+  const hport = await listen(hung);
+  t.teardown(() => hung.close());
+  const started = performance.now();
+  const r = httpProbe(`http://127.0.0.1:${hport}/`, 50);
+  stall(120);
+  t.match(await r, { ok: false, error: 'timeout' });
+  t.ok(performance.now() - started < 400, 'within two timeouts of the stall');
 });
 
 t.test('monitor: a hung HTTP service is declared dead by heartbeats', async (t) => {
