@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { untilSignal } from './api/until-signal.js';
 import { formatListen, type ListenAddress, parseListen } from './api/listen.js';
 import { buildApi } from './api/server.js';
 import { Controller } from './controller.js';
@@ -125,26 +126,10 @@ async function main(): Promise<number> {
     'controller ready',
   );
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      const force = setTimeout(() => resolve(1), 5000);
-      force.unref();
-      try {
-        await api.close();
-        await controller.stop();
-        resolve(0);
-      } catch (e) {
-        logger.error({ err: e }, 'shutdown failed');
-        resolve(1);
-      }
-    };
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  });
+  return untilSignal(async () => {
+    await api.close();
+    await controller.stop();
+  }, logger);
 }
 
 main().then(

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { formatListen, parseListen } from '../controller/api/listen.js';
+import { untilSignal } from '../controller/api/until-signal.js';
 import { Agent } from './agent.js';
 import type { Protocol } from './analyzers/types.js';
 import { buildAgentApi } from './api/server.js';
@@ -202,21 +203,11 @@ async function main(): Promise<number> {
     'agent ready',
   );
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      setTimeout(() => resolve(1), 5000).unref();
-      await failover?.stop?.();
-      agent.stop();
-      await app.close();
-      resolve(0);
-    };
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  });
+  return untilSignal(async () => {
+    await failover?.stop?.();
+    agent.stop();
+    await app.close();
+  }, logger);
 }
 
 main().then(
