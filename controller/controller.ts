@@ -186,8 +186,7 @@ export class Controller implements ControllerFacade {
       // still send to it reaches the mirror target through the switch (a down port itself
       // sends nothing) until the mirror is removed. The standby's capture sees every client
       // byte of a failover that way; flooding through packet-ins would lose them under load.
-      const keptForMirror =
-        !deleted && this.mirrors.portsFor(session.dpid).some((m) => m.sourcePort === ps.port.portNo);
+      const keptForMirror = !deleted && this.mirrors.isSource(session.dpid, ps.port.portNo);
       if ((deleted || isDown(ps.port)) && !keptForMirror) this.learning.portGone(session, ps.port.portNo);
       this.emit({
         type: 'port-status',
@@ -332,9 +331,9 @@ export class Controller implements ControllerFacade {
     this.desired.remove(mirror.dpid, flows);
     const s = this.switches.find(mirror.dpid);
     const port = s?.ports.get(mirror.sourcePort);
-    const stillMirrored = this.mirrors.portsFor(mirror.dpid).some((m) => m.sourcePort === mirror.sourcePort);
     // a down port's learnt flows were kept for this mirror: they go now (see port_status)
-    if (s?.isReady && port && isDown(port) && !stillMirrored) this.learning.portGone(s, mirror.sourcePort);
+    if (s?.isReady && port && isDown(port) && !this.mirrors.isSource(mirror.dpid, mirror.sourcePort))
+      this.learning.portGone(s, mirror.sourcePort);
     if (s?.isReady)
       await s.batch([
         ...flows.map(deleteFlowStrict),

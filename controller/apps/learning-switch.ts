@@ -8,7 +8,7 @@ import { cookieFor } from '../flows/cookies.js';
 import type { FlowSpec } from '../flows/flow-spec.js';
 import { learntFlow, learntFlowsFrom, learntRewrites } from '../flows/learnt-flow.js';
 import { type MirrorPorts, mirrorOutputs } from '../flows/mirror-outputs.js';
-import { PRIORITY, TABLE_FORWARDING } from '../flows/pipeline.js';
+import { TABLE_FORWARDING } from '../flows/pipeline.js';
 import { encodeFlowMod, encodePacketOut, FLOW_CMD } from '../of-wire.js';
 import { isMulticastMac, type ParsedFrame, parseFrame } from '../packets/frame.js';
 import type { SwitchSession } from '../session.js';
@@ -83,13 +83,7 @@ export class LearningSwitch {
   /** MODIFYs that update a datapath's learnt flows in place for a new mirror set. */
   rewriteForMirrors(dpid: string, mirrors: readonly MirrorPorts[]): ((xid: number) => Buffer)[] {
     return learntRewrites(this.macs.get(dpid) ?? new Map(), mirrors).map((r) => {
-      const spec: FlowSpec = {
-        tableId: TABLE_FORWARDING,
-        priority: PRIORITY.learnt,
-        cookie: cookieFor('learning'),
-        match: r.match,
-        apply: r.outPorts.map((port) => ({ type: 'output', port })),
-      };
+      const spec = learntFlow(r.match.inPort, r.match.ethDst, r.outPorts, 0);
       return (xid: number) =>
         encodeFlowMod(xid, spec, { command: FLOW_CMD.MODIFY, cookieMask: 0xffffffffffffffffn });
     });

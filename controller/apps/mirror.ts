@@ -27,6 +27,11 @@ export class MirrorApp {
     return this.list().filter((m) => m.dpid === dpid);
   }
 
+  /** Whether a port of the datapath is mirrored (the source of a mirror). */
+  isSource(dpid: string, port: number): boolean {
+    return this.list().some((m) => m.dpid === dpid && m.sourcePort === port);
+  }
+
   /** Validates and records a mirror; returns it with the flows that implement it. */
   add(spec: MirrorSpec): { mirror: Mirror; flows: FlowSpec[] } {
     if (spec.sourcePort === spec.targetPort)

@@ -4,8 +4,9 @@ import type { FlowSpec } from './flow-spec.js';
 import { type MirrorPorts, mirrorOutputs } from './mirror-outputs.js';
 import { PRIORITY, TABLE_FORWARDING } from './pipeline.js';
 
+/** `inPort` undefined: every learnt flow towards `ethDst` (as a MODIFY matches them). */
 export function learntFlow(
-  inPort: number,
+  inPort: number | undefined,
   ethDst: string,
   outPorts: readonly number[],
   idleTimeout: number,

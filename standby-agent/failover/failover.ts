@@ -194,11 +194,12 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   // Every restored socket sends at once; unresolved neighbours queue only 64 KiB each (the
   // rest is dropped and waits for a 1 s RTO), so the clients' MACs go in first. Independent of
   // the address, so both run at once (each is a process to spawn).
+  const warm = deps.warmNeighbours;
   const neighbours =
-    deps.warmNeighbours && restorable.length > 0
+    warm && restorable.length > 0
       ? step(
           'neighbours',
-          () => deps.warmNeighbours?.([...new Set(restorable.map((p) => p.remote.ip))]) ?? 0,
+          () => warm([...new Set(restorable.map((p) => p.remote.ip))]),
           (n) => `${n} neighbour entries`,
         ).catch((e) => logger?.warn({ err: (e as Error).message }, 'neighbour entries not set'))
       : undefined;

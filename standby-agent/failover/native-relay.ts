@@ -20,17 +20,13 @@ export function fdOf(s: net.Socket): number {
   return typeof h?.fd === 'number' ? h.fd : -1;
 }
 
-/** One relay thread per process, started on first use. */
-export function nativeRelay(): NativeRelay {
-  return NativeRelay.shared();
-}
-
 export class NativeRelay {
   private static instance: NativeRelay | undefined;
   private readonly addon: RepairAddon;
   private readonly waiting = new Map<number, (o: RelayOutcome) => void>();
   private nextId = 1;
 
+  /** One relay thread per process, started on first use. */
   static shared(): NativeRelay {
     NativeRelay.instance ??= new NativeRelay(loadRepairAddon());
     return NativeRelay.instance;

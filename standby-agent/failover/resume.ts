@@ -5,7 +5,7 @@
 // must begin with the bytes already sent (reply-prefix.ts) and only the rest goes to the client.
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { fdOf, type NativeRelay, nativeRelay } from './native-relay.js';
+import { fdOf, NativeRelay } from './native-relay.js';
 import { type KnownBytes, ReplyPrefixCheck } from './reply-prefix.js';
 
 export interface LocalService {
@@ -44,22 +44,18 @@ export class ServiceJoiner {
 
   private readonly relay: NativeRelay | undefined;
 
-  /** `relay`: 'native' moves joined pairs to the addon's relay thread (the default), 'js'
-   *  keeps them on stream pipes (also used when the addon cannot be loaded) */
+  /** Joined pairs go to the addon's relay thread; without the addon, they stay on stream pipes. */
   constructor(
     private readonly service: LocalService,
     private readonly logger?: Logger,
-    relay: 'native' | 'js' = 'native',
   ) {
-    if (relay === 'native') {
-      try {
-        this.relay = nativeRelay();
-      } catch (e) {
-        logger?.warn(
-          { err: (e as Error).message },
-          'native relay unavailable: joined connections use JS pipes',
-        );
-      }
+    try {
+      this.relay = NativeRelay.shared();
+    } catch (e) {
+      logger?.warn(
+        { err: (e as Error).message },
+        'native relay unavailable: joined connections use JS pipes',
+      );
     }
   }
 

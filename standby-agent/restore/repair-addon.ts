@@ -76,9 +76,6 @@ export interface RepairAddon {
   relayStart(onEnded: RelayEnded): void;
   /** relays duplicates of both fds (close your own); the buffers go first, to local and to client */
   relayAdd(id: number, clientFd: number, localFd: number, toLocal?: Buffer, toClient?: Buffer): void;
-  /** pairs being relayed */
-  relayCount(): number;
-  relayStop(): void;
 }
 
 /** A relayed pair ended: bytes each way, and the error that ended it (the client was reset). */

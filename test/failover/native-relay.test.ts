@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import t from 'tap';
-import { nativeRelay, type RelayOutcome } from '../../standby-agent/failover/native-relay.js';
+import { NativeRelay, type RelayOutcome } from '../../standby-agent/failover/native-relay.js';
 import { ServiceJoiner } from '../../standby-agent/failover/resume.js';
 import { listen, pair } from './fixtures/loopback.js';
 
@@ -33,7 +33,7 @@ async function relayed(toClientFirst = Buffer.alloc(0), before?: (c: net.Socket)
       r(o);
     };
   });
-  nativeRelay().adopt(restored, local, toClientFirst, ended);
+  NativeRelay.shared().adopt(restored, local, toClientFirst, ended);
   return { client, localPeer, outcome };
 }
 
@@ -109,7 +109,7 @@ t.test('500 pairs at once, each an echo', async (t) => {
     answers.every((a, i) => a === `ping ${i}`),
     'every pair echoed its own bytes',
   );
-  t.equal(joiner.relayed >= 500 || nativeRelay().count >= 500, true, 'all on the relay thread');
+  t.equal(joiner.relayed >= 500 || NativeRelay.shared().count >= 500, true, 'all on the relay thread');
   await Promise.all(
     clients.map((c) => {
       const closed = new Promise((r) => c.once('close', r));

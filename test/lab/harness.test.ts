@@ -16,7 +16,7 @@ import {
   reapOrphanLabs,
   waitFor,
 } from '../../topology/lab/index.js';
-import { PORT_SOCKET_BUFFER } from '../../topology/lab/ovs.js';
+import { PORT_SOCKET_BUFFER, PORT_SOCKET_LOCK } from '../../topology/lab/ovs.js';
 import { createTestLab } from '../helpers/lab.js';
 
 t.test('two hosts ping through a private OVS, then everything is gone', async (t) => {
@@ -48,7 +48,7 @@ t.test('two hosts ping through a private OVS, then everything is gone', async (t
   );
   // read under the lock, so another lab adding ports just now does not show its raised value
   const hostDefault = execFileSync('flock', [
-    '/run/nonstop-port-socket-buffer.lock',
+    PORT_SOCKET_LOCK,
     'cat',
     '/proc/sys/net/core/rmem_default',
   ]).toString();

@@ -8,7 +8,8 @@ import { killPid, readPidFile } from './proc.js';
 
 /** Receive buffer of the packet socket OVS reads each lab port through (see addPort). */
 export const PORT_SOCKET_BUFFER = 8 << 20;
-const PORT_SOCKET_LOCK = '/run/nonstop-port-socket-buffer.lock';
+/** Serialises the brief change of the host default between labs (see withPortSocketBuffer). */
+export const PORT_SOCKET_LOCK = '/run/nonstop-port-socket-buffer.lock';
 
 export interface BridgeOptions {
   /** 16 hex digits; default: OVS derives one from the MAC */
@@ -93,10 +94,13 @@ export class PrivateOvs {
 
   /** `ovs-vsctl --db=unix:DIR/db.sock --timeout=20 ARGS` */
   async vsctl(...args: string[]): Promise<string> {
-    const { stdout } = await run('ovs-vsctl', [`--db=unix:${this.dbSock}`, '--timeout=20', ...args], {
-      env: this.env,
-    });
+    const [cmd, ...argv] = this.vsctlCommand(args);
+    const { stdout } = await run(cmd, argv, { env: this.env });
     return stdout;
+  }
+
+  private vsctlCommand(args: string[]): string[] {
+    return ['ovs-vsctl', `--db=unix:${this.dbSock}`, '--timeout=20', ...args];
   }
 
   /** `ovs-appctl -t DIR/ovs-vswitchd.ctl ARGS` */
@@ -145,10 +149,7 @@ export class PrivateOvs {
     const args = ['add-port', bridge, iface];
     if (opts.ofport !== undefined)
       args.push('--', 'set', 'interface', iface, `ofport_request=${opts.ofport}`);
-    await this.withPortSocketBuffer(() =>
-      // (`flock` serialises labs that add ports at the same time: see withPortSocketBuffer)
-      ['ovs-vsctl', `--db=unix:${this.dbSock}`, '--timeout=20', ...args],
-    );
+    await this.withPortSocketBuffer(this.vsctlCommand(args));
     const ofport = Number((await this.vsctl('get', 'interface', iface, 'ofport')).trim());
     if (!(ofport > 0)) throw new Error(`port ${iface} on ${bridge} got no OpenFlow port number (${ofport})`);
     return ofport;
@@ -163,7 +164,7 @@ export class PrivateOvs {
    * sockets created meanwhile (these ports'); the default is not per network namespace, hence
    * the brief global change, serialised between processes by a lock file.
    */
-  private async withPortSocketBuffer(command: () => string[]): Promise<void> {
+  private async withPortSocketBuffer(command: string[]): Promise<void> {
     const script = [
       'old=$(cat /proc/sys/net/core/rmem_default)',
       `echo ${PORT_SOCKET_BUFFER} > /proc/sys/net/core/rmem_default`,
@@ -171,7 +172,7 @@ export class PrivateOvs {
       'echo "$old" > /proc/sys/net/core/rmem_default',
       'exit $rc',
     ].join('\n');
-    await run('flock', [PORT_SOCKET_LOCK, 'sh', '-c', script, 'sh', ...command()], { env: this.env });
+    await run('flock', [PORT_SOCKET_LOCK, 'sh', '-c', script, 'sh', ...command], { env: this.env });
   }
 
   async deletePort(bridge: string, iface: string): Promise<void> {

@@ -359,23 +359,11 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value Count(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> lock(mu);
-  return Napi::Number::New(info.Env(), static_cast<double>(pairs.size()));
-}
-
-Napi::Value StopJs(const Napi::CallbackInfo& info) {
-  Stop();
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayStart", Napi::Function::New(env, Start, "relayStart"));
   exports.Set("relayAdd", Napi::Function::New(env, Add, "relayAdd"));
-  exports.Set("relayCount", Napi::Function::New(env, Count, "relayCount"));
-  exports.Set("relayStop", Napi::Function::New(env, StopJs, "relayStop"));
   env.AddCleanupHook([]() { Stop(); });
 }
 
