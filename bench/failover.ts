@@ -147,7 +147,11 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       );
     await sleep(Number(values['after-ms']));
     const st = (await agentCall(s, 'GET', '/v1/status')).json as { failover?: { resumed?: unknown } };
-    console.error(`[bench]   resumed: ${JSON.stringify(st.failover?.resumed)}`);
+    const resumed = st.failover?.resumed as Record<string, number> | undefined;
+    const atKill = (k: string) => (resumed?.[k] === undefined ? '-' : Math.round(resumed[k] - killedEpochMs));
+    console.error(
+      `[bench]   resumed: ${JSON.stringify(resumed)}; after the kill: first join ${atKill('firstJoinAt')} ms, last connect ${atKill('lastConnectAt')}, last hand-over ${atKill('lastHandOverAt')}`,
+    );
     const summary = await clients.stop();
     const stalls = summary.connections
       .filter((c) => c.responses > 0)
@@ -196,6 +200,18 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
         if (!isPreserved(c, summary.durationMs)) kk[1]++;
       }
       console.error(`[bench]   [all, not preserved] by restore kind: ${JSON.stringify(kinds)}`);
+      // when, after the kill, each connection had its last reply before the gap and its first
+      // after (the clients' clock, aligned at "ready")
+      const killAtClient = (clients.readyAtMs ?? 0) + (killedAt - clientsStartedAt);
+      const ends = summary.connections.map((c) => c.maxGapEndMs - killAtClient).sort((a, b) => a - b);
+      const starts = summary.connections
+        .map((c) => c.maxGapEndMs - c.maxGapMs - killAtClient)
+        .sort((a, b) => a - b);
+      const q = (xs: number[]) =>
+        [0, 10, 50, 90, 99, 100].map((p) => Math.round(p === 0 ? xs[0] : pct(xs, p)));
+      console.error(
+        `[bench]   gap start after the kill (min p10 p50 p90 p99 max): ${q(starts).join(' ')}; gap end: ${q(ends).join(' ')}`,
+      );
       // packet-ins OVS dropped because the controller connection's queue was full
       const cov = (await s.sw.ovs.appctl('coverage/show'))
         .split('\n')

@@ -1,12 +1,14 @@
 // Hands a joined pair of sockets (restored client, local service) to the addon's relay thread,
 // so the bytes of resumed connections never pass through the JS thread (see native/src/relay.cc).
 import type net from 'node:net';
-import { loadRepairAddon, type RepairAddon } from '../restore/repair-addon.js';
+import { loadRepairAddon, type RelayStats, type RepairAddon } from '../restore/repair-addon.js';
 
 export interface RelayOutcome {
   toLocal: number;
   toClient: number;
   error?: string;
+  /** the local connection was made (false: the join failed to connect, the client was reset) */
+  joined: boolean;
 }
 
 interface StreamHandle {
@@ -34,15 +36,30 @@ export class NativeRelay {
 
   private constructor(addon: RepairAddon) {
     this.addon = addon;
-    addon.relayStart((id, toLocal, toClient, error) => {
+    addon.relayStart((id, toLocal, toClient, error, joined) => {
       const done = this.waiting.get(id);
       this.waiting.delete(id);
-      done?.({ toLocal, toClient, error });
+      done?.({ toLocal, toClient, error, joined: joined !== false });
     });
   }
 
   get count(): number {
     return this.waiting.size;
+  }
+
+  stats(): RelayStats {
+    return this.addon.relayStats();
+  }
+
+  /**
+   * Joins a connected socket's fd to a new connection to host:port that the relay thread
+   * makes. The relay holds a duplicate: close `fd` once done with it (nothing is sent). `onEnded`
+   * runs when the relay closes the pair, or when the connect failed (the client is then reset).
+   */
+  join(fd: number, host: string, port: number, onEnded: (o: RelayOutcome) => void): void {
+    const id = this.nextId++;
+    this.addon.relayJoin(id, fd, host, port);
+    this.waiting.set(id, onEnded);
   }
 
   /**

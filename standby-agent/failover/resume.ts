@@ -3,8 +3,11 @@
 // first bytes the local service reads are that request, exactly once; then bytes flow both
 // ways until either side closes. When the service died mid-reply, the local service's reply
 // must begin with the bytes already sent (reply-prefix.ts) and only the rest goes to the client.
+import { closeSync } from 'node:fs';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { socketFromFd } from '../restore/repair-socket.js';
 import { fdOf, NativeRelay } from './native-relay.js';
 import { type KnownBytes, ReplyPrefixCheck } from './reply-prefix.js';
 
@@ -26,7 +29,14 @@ export interface JoinStats {
   failed: number;
   /** unfinished replies completed by the local service's reply */
   repliesCompleted: number;
+  /** wall-clock ms (epoch): the first join asked, the last local connect made, the last pair
+   *  handed to the relay (how long joining a failover's connections took) */
+  firstJoinAt?: number;
+  lastConnectAt?: number;
+  lastHandOverAt?: number;
 }
+
+const epochMs = () => Math.round((performance.timeOrigin + performance.now()) * 10) / 10;
 
 /**
  * Connects in flight to the local service at once: a failover joins thousands of connections
@@ -36,7 +46,8 @@ export interface JoinStats {
 const MAX_PENDING_CONNECTS = 64;
 
 export class ServiceJoiner {
-  readonly stats: JoinStats = { live: 0, joined: 0, failed: 0, repliesCompleted: 0 };
+  /** joins made by JS (net.connect); the relay thread counts its own (relayJoin) */
+  private readonly counts: JoinStats = { live: 0, joined: 0, failed: 0, repliesCompleted: 0 };
   private pending = 0;
   private readonly queue: Array<() => void> = [];
   /** the last few reasons a joined connection ended with an error (for status and tests) */
@@ -64,9 +75,43 @@ export class ServiceJoiner {
     return this.relay?.count ?? 0;
   }
 
+  get stats(): JoinStats {
+    const s = { ...this.counts };
+    const r = this.relay?.stats();
+    if (r) {
+      s.joined += r.joined;
+      s.failed += r.connectFailed;
+      if (r.lastJoinedAt > 0) s.lastConnectAt = Math.max(s.lastConnectAt ?? 0, r.lastJoinedAt);
+    }
+    return s;
+  }
+
+  /**
+   * Joins a restored socket (a bare fd) to the local service. Most go straight to the relay
+   * thread, which connects and relays without the JS thread; one whose unfinished reply must
+   * be checked against the local service's (reply-prefix.ts) is wrapped and joined here.
+   * The fd is the joiner's from here on.
+   */
+  joinFd(fd: number, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
+    const checking = replyPrefix !== undefined && (replyPrefix.length > 0 || (later?.length ?? 0) > 0);
+    const relay = this.relay;
+    if (!relay || checking || net.isIP(this.service.host) === 0) {
+      this.join(socketFromFd(fd), label, replyPrefix, later);
+      return;
+    }
+    this.counts.firstJoinAt ??= epochMs();
+    this.counts.live++;
+    relay.join(fd, this.service.host, this.service.port, (o) => {
+      if (o.error) this.ended(label, o.joined ? 'relay' : 'local service error', new Error(o.error));
+      else this.ended(label, 'closed');
+    });
+    closeSync(fd);
+    this.counts.lastHandOverAt = epochMs();
+  }
+
   /** A joined connection ended (why, and the error if it was one). */
   private ended(label: string, why: string, err?: Error): void {
-    this.stats.live--;
+    this.counts.live--;
     if (!err) return;
     if (this.errors.length < 20) this.errors.push(`${label}: ${why}: ${err.message}`);
     this.logger?.warn({ connection: label, err: err.message }, `resumed connection ended: ${why}`);
@@ -77,6 +122,7 @@ export class ServiceJoiner {
   join(client: net.Socket, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
     // until the local connection is up, what the client sends stays buffered in `client`
     client.pause();
+    this.counts.firstJoinAt ??= epochMs();
     if (this.pending >= MAX_PENDING_CONNECTS) {
       this.queue.push(() => this.connect(client, label, replyPrefix, later));
       return;
@@ -102,7 +148,7 @@ export class ServiceJoiner {
     const local = net.connect({ host: this.service.host, port: this.service.port, allowHalfOpen: true });
     local.setNoDelay(true);
     client.setNoDelay(true);
-    this.stats.live++;
+    this.counts.live++;
     let closed = false;
     const close = (why: string, err?: Error) => {
       if (closed) return;
@@ -132,6 +178,7 @@ export class ServiceJoiner {
         if (o.error) close('relay', new Error(o.error));
         else close('closed');
       });
+      this.counts.lastHandOverAt = epochMs();
       return true;
     };
     const fallBack = (toClientFirst: Buffer) => {
@@ -145,7 +192,8 @@ export class ServiceJoiner {
     local.once('connect', () => {
       settle();
       connected = true;
-      this.stats.joined++;
+      this.counts.joined++;
+      this.counts.lastConnectAt = epochMs();
       if (check) {
         // the client's bytes go on while the local reply is compared with what the client has
         client.pipe(local);
@@ -159,7 +207,7 @@ export class ServiceJoiner {
             close('unfinished reply', new Error(r.mismatch));
             return;
           }
-          this.stats.repliesCompleted++;
+          this.counts.repliesCompleted++;
           client.pause();
           client.unpipe(local);
           if (!handOver(r.rest)) fallBack(r.rest);
@@ -170,7 +218,7 @@ export class ServiceJoiner {
     });
     local.once('error', (e) => {
       settle();
-      if (!connected) this.stats.failed++;
+      if (!connected) this.counts.failed++;
       close('local service error', e);
     });
     client.once('error', (e) => close('client error', e));

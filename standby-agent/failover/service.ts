@@ -7,19 +7,13 @@ import type { HeartbeatTarget } from '../liveness/heartbeat.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
 import { closeSync } from 'node:fs';
 import { loadRepairAddon } from '../restore/repair-addon.js';
-import {
-  type RestoreFdOutcome,
-  restoreFds,
-  socketFromFd,
-  topUpReceive,
-  warmUpRestore,
-} from '../restore/repair-socket.js';
+import { type RestoreFdOutcome, restoreFds, topUpReceive, warmUpRestore } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, setNeighbours, takeAddress } from './address.js';
 import type { MirrorRequest } from './controller-client.js';
 import { type FailoverController, type FailoverTrigger, runFailover } from './failover.js';
 import type { FailoverReport } from './report.js';
-import { type LocalService, ServiceJoiner } from './resume.js';
+import { type JoinStats, type LocalService, ServiceJoiner } from './resume.js';
 
 /** The tracker as the failover sees it (ConnectionTable implements it). */
 export interface VerdictSource {
@@ -151,7 +145,7 @@ export class FailoverService {
     mirrored: boolean;
     liveness: unknown;
     lastHeartbeat: unknown;
-    resumed: { live: number; joined: number; failed: number };
+    resumed: JoinStats;
     lastFailover?: { id: number; outcome: string; startedAt: string };
   } {
     const r = this.last;
@@ -235,12 +229,7 @@ export class FailoverService {
           ),
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
         resume: (fd, p) =>
-          this.joiner.join(
-            socketFromFd(fd),
-            `${p.remote.ip}:${p.remote.port}`,
-            p.replyPrefix,
-            p.replyExpected,
-          ),
+          this.joiner.joinFd(fd, `${p.remote.ip}:${p.remote.port}`, p.replyPrefix, p.replyExpected),
         discard: (fd) => closeSync(fd),
         topUp: topUpReceive,
         trackerDone: () => opts.onTrackerDone?.(),

@@ -76,10 +76,30 @@ export interface RepairAddon {
   relayStart(onEnded: RelayEnded): void;
   /** relays duplicates of both fds (close your own); the buffers go first, to local and to client */
   relayAdd(id: number, clientFd: number, localFd: number, toLocal?: Buffer, toClient?: Buffer): void;
+  /** the relay connects to host:port (an IP address) itself, then relays; it takes a duplicate
+   *  of clientFd (close your own); `toLocal` goes first */
+  relayJoin(id: number, clientFd: number, host: string, port: number, toLocal?: Buffer): void;
+  relayStats(): RelayStats;
 }
 
-/** A relayed pair ended: bytes each way, and the error that ended it (the client was reset). */
-export type RelayEnded = (id: number, toLocal: number, toClient: number, error?: string) => void;
+/** The relay thread's counters (relayJoin's local connections, made and failed). */
+export interface RelayStats {
+  pairs: number;
+  joined: number;
+  connectFailed: number;
+  /** ms since the epoch when the last local connection was made; 0 = none yet */
+  lastJoinedAt: number;
+}
+
+/** A relayed pair ended: bytes each way, the error that ended it (the client was reset), and
+ *  whether its local connection was ever made (relayJoin; always true for relayAdd). */
+export type RelayEnded = (
+  id: number,
+  toLocal: number,
+  toClient: number,
+  error?: string,
+  joined?: boolean,
+) => void;
 
 const ADDON = join('standby-agent', 'native', 'build', 'Release', 'nonstop_repair.node');
 

@@ -86,7 +86,9 @@ export function tsNode(file: string, args: string[]): [string, string[]] {
   if (fromDist && !file.startsWith('test/')) {
     if (!existsSync(built))
       throw new Error(`${built} is missing: build first (npx tsc -p tsconfig.build.json)`);
-    return [process.execPath, [built, ...args]];
+    // BENCH_NODE_ARGS: extra node flags for the product's processes (e.g. --cpu-prof)
+    const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    return [process.execPath, [...extra, built, ...args]];
   }
   return [process.execPath, ['--import', 'tsx', join(REPO, file), ...args]];
 }
@@ -258,6 +260,8 @@ export interface ClientRun {
   ready: Promise<void>;
   /** resolves with the summary after stop() */
   stop(): Promise<ClientSummary>;
+  /** the clients' clock (ms) when every connection had its first response */
+  readyAtMs?: number;
 }
 
 export interface ClientConnSummary {
@@ -316,9 +320,13 @@ export function startClients(
   ready.catch(() => {});
   proc.child.stdout?.on('data', (d) => {
     out += d;
-    if (out.includes('"ready":true')) markReady();
+    const m = /\{"ready":true,"atMs":([\d.]+)\}/.exec(out);
+    if (m && run.readyAtMs === undefined) {
+      run.readyAtMs = Number(m[1]);
+      markReady();
+    }
   });
-  return {
+  const run: ClientRun = {
     proc,
     ready,
     async stop() {
@@ -328,6 +336,7 @@ export function startClients(
       return JSON.parse(lines[lines.length - 1]) as ClientSummary;
     },
   };
+  return run;
 }
 
 /** Kills the service node: its link goes down first (so nothing it sends on dying gets out), then nginx. */

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import t from 'tap';
-import { NativeRelay, type RelayOutcome } from '../../standby-agent/failover/native-relay.js';
+import { fdOf, NativeRelay, type RelayOutcome } from '../../standby-agent/failover/native-relay.js';
 import { ServiceJoiner } from '../../standby-agent/failover/resume.js';
 import { listen, pair } from './fixtures/loopback.js';
 
@@ -52,7 +52,11 @@ t.test('8 MiB each way, complete and in order, with a half-close each way', asyn
   const back = await atClient;
   t.equal(sha(back.data), sha(down), 'the client got every byte of the reply, then EOF');
   const o = await outcome;
-  t.same(o, { toLocal: up.length, toClient: down.length, error: undefined }, 'the relay counted both ways');
+  t.same(
+    o,
+    { toLocal: up.length, toClient: down.length, error: undefined, joined: true },
+    'the relay counted both ways',
+  );
 });
 
 t.test('bytes JS had already read, and a first reply, go before anything else', async (t) => {
@@ -120,4 +124,106 @@ t.test('500 pairs at once, each an echo', async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   t.equal(joiner.stats.live, 0, 'every pair ended and was counted');
   t.equal(joiner.relayed, 0, 'the relay let go of them');
+});
+
+/** `restored` joined by the relay thread to a connection it makes to 127.0.0.1:port. */
+function joined(restored: net.Socket, port: number) {
+  const alive = setInterval(() => {}, 1000);
+  const outcome = new Promise<RelayOutcome>((resolve) =>
+    NativeRelay.shared().join(fdOf(restored), '127.0.0.1', port, (o) => {
+      clearInterval(alive);
+      resolve(o);
+    }),
+  );
+  // the relay holds its own duplicate: this closes only ours, and sends nothing
+  restored.destroy();
+  return outcome;
+}
+
+t.test('relayJoin: the relay thread connects to the local service, then relays both ways', async (t) => {
+  const service = net.createServer({ allowHalfOpen: true });
+  const atService = new Promise<net.Socket>((resolve) => service.once('connection', resolve));
+  const port = await listen(service);
+  t.teardown(() => service.close());
+  const before = NativeRelay.shared().stats().joined;
+  const [client, restored] = await pair(true);
+  client.write('request queued before the join');
+  await new Promise((r) => setTimeout(r, 20));
+  const outcome = joined(restored, port);
+  const local = await atService;
+  const atLocal = collect(local);
+  const atClient = collect(client);
+  client.end(' and after');
+  t.equal((await atLocal).data.toString(), 'request queued before the join and after', 'in order, once');
+  local.end('reply');
+  t.equal((await atClient).data.toString(), 'reply', 'the reply, then EOF');
+  const o = await outcome;
+  t.same(o, { toLocal: 40, toClient: 5, error: undefined, joined: true });
+  t.equal(NativeRelay.shared().stats().joined, before + 1, 'counted as joined');
+});
+
+t.test('relayJoin: a local service that refuses resets the client at once', async (t) => {
+  const closed = net.createServer();
+  const port = await listen(closed);
+  await new Promise((r) => closed.close(r)); // nobody listens on `port` now
+  const before = NativeRelay.shared().stats().connectFailed;
+  const [client, restored] = await pair(true);
+  const atClient = collect(client);
+  const o = await joined(restored, port);
+  t.equal(o.joined, false, 'never joined');
+  t.match(o.error, /connect to the local service: Connection refused/);
+  t.equal((await atClient).error, 'ECONNRESET', 'the client is reset, not left hanging');
+  t.equal(NativeRelay.shared().stats().connectFailed, before + 1, 'counted as failed');
+});
+
+t.test('relayJoin: a bad address is refused before anything is queued', async (t) => {
+  const [client, restored] = await pair();
+  t.teardown(() => {
+    client.destroy();
+    restored.destroy();
+  });
+  t.throws(
+    () => NativeRelay.shared().join(fdOf(restored), 'localhost', 80, () => {}),
+    /IPv4 or IPv6 address/,
+  );
+  t.throws(() => NativeRelay.shared().join(fdOf(restored), '127.0.0.1', 0, () => {}), /port must be 1-65535/);
+});
+
+t.test('relayJoin: 400 joins at once, beyond the connects the relay makes at a time', async (t) => {
+  const echo = net.createServer((s) => s.pipe(s));
+  const port = await listen(echo);
+  t.teardown(() => echo.close());
+  const before = NativeRelay.shared().stats().joined;
+  const clients: net.Socket[] = [];
+  const outcomes: Promise<RelayOutcome>[] = [];
+  for (let i = 0; i < 400; i++) {
+    const [client, restored] = await pair();
+    client.write(`ping ${i}`);
+    clients.push(client);
+    outcomes.push(joined(restored, port));
+  }
+  const answers = await Promise.all(
+    clients.map(
+      (c, i) =>
+        new Promise<string>((resolve) => {
+          let got = '';
+          c.setEncoding('utf8');
+          c.on('data', (d: string) => {
+            got += d;
+            if (got.length >= `ping ${i}`.length) resolve(got);
+          });
+        }),
+    ),
+  );
+  t.ok(
+    answers.every((a, i) => a === `ping ${i}`),
+    'every client got its own bytes back',
+  );
+  t.equal(NativeRelay.shared().stats().joined, before + 400, 'all 400 joined');
+  for (const c of clients) c.end();
+  const ended = await Promise.all(outcomes);
+  t.ok(
+    ended.every((o) => o.joined && !o.error),
+    'every pair ended cleanly',
+  );
 });

@@ -38,7 +38,12 @@ t.test('queued request first and once, then both ways, then close', async (t) =>
   client.write('REQ2');
   await new Promise((r) => setTimeout(r, 100));
   t.equal(got, 'reply:REQ1reply:REQ2', 'both replies came back in order');
-  t.same(joiner.stats, { live: 1, joined: 1, failed: 0, repliesCompleted: 0 });
+  const { live, joined, failed, repliesCompleted, firstJoinAt, lastConnectAt } = joiner.stats;
+  t.same({ live, joined, failed, repliesCompleted }, { live: 1, joined: 1, failed: 0, repliesCompleted: 0 });
+  t.ok(
+    firstJoinAt !== undefined && lastConnectAt !== undefined && lastConnectAt >= firstJoinAt,
+    'when joining began and when the local connection was made',
+  );
   const closed = new Promise((r) => client.once('close', r));
   client.end();
   await closed;

@@ -5,10 +5,17 @@
 // connection to the local service. EOF is passed on as a half-close; an error on either side
 // resets the client and closes the other (as the JS joiner did); then both fds are closed and
 // JS hears of it through a thread-safe callback.
+// relayJoin also makes the connection to the local service here: a failover joins every restored
+// socket at once, and doing a thousand connects and socket wrappers on the JS thread took it
+// 350-450 ms, while the clients waited.
 #include "relay.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -17,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,6 +38,9 @@ constexpr int kClient = 0;
 constexpr int kLocal = 1;
 constexpr size_t kChunk = 64 * 1024;
 constexpr int kReadsPerEvent = 4;  // then let other pairs run (epoll is level-triggered)
+// connects to the local service in progress at once; more wait their turn (a burst far beyond
+// the service's listen backlog has SYNs dropped and retried a second later)
+constexpr size_t kMaxConnecting = 128;
 
 struct Pair;
 
@@ -58,6 +69,12 @@ struct Pair {
   // that on every wait, so the fd leaves epoll and is read to its end by the other side's events.
   bool hup[2] = {false, false};
   bool done = false;
+  // relayJoin: the local connection is made by the worker (fd[kLocal] is -1 until then)
+  bool join = false;
+  bool connecting = false;
+  bool joined = false;
+  sockaddr_storage target{};
+  socklen_t targetLen = 0;
   std::string error;
 };
 
@@ -66,6 +83,7 @@ struct Ended {
   double toLocal;
   double toClient;
   std::string error;
+  bool joined;
 };
 
 std::mutex mu;
@@ -77,6 +95,19 @@ std::thread* worker = nullptr;  // never destroyed at exit (a joinable std::thre
 std::atomic<bool> stopping{false};
 Napi::ThreadSafeFunction tsfn;
 bool started = false;
+// worker only: joins waiting for a connect slot, and how many connects are in progress
+std::deque<Pair*> waitingConnect;
+size_t connecting = 0;
+// read by relayStats
+std::atomic<uint64_t> joinedCount{0};
+std::atomic<uint64_t> connectFailedCount{0};
+std::atomic<int64_t> lastJoinedUs{0};
+
+int64_t NowEpochUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
 
 std::string Describe(const char* what, int err) { return std::string(what) + ": " + strerror(err); }
 
@@ -151,16 +182,17 @@ void Watch(Pair* p, int s) {
 
 void Report(Pair* p) {
   auto* ended = new Ended{p->id, static_cast<double>(p->dir[kClient].bytes),
-                          static_cast<double>(p->dir[kLocal].bytes), p->error};
+                          static_cast<double>(p->dir[kLocal].bytes), p->error, p->joined};
   napi_status st = tsfn.NonBlockingCall(ended, [](Napi::Env env, Napi::Function fn, Ended* e) {
     // The raw call: at process exit JS cannot run any more, and node-addon-api's Call would turn
     // that failure into a throw, which is fatal there. A call that fails is simply dropped.
     if (env != nullptr && fn != nullptr) {
-      napi_value argv[4] = {Napi::Number::New(env, e->id), Napi::Number::New(env, e->toLocal),
+      napi_value argv[5] = {Napi::Number::New(env, e->id), Napi::Number::New(env, e->toLocal),
                             Napi::Number::New(env, e->toClient),
-                            e->error.empty() ? env.Undefined() : Napi::String::New(env, e->error)};
+                            e->error.empty() ? env.Undefined() : Napi::String::New(env, e->error),
+                            Napi::Boolean::New(env, e->joined)};
       napi_value undefined = env.Undefined();
-      napi_call_function(env, undefined, fn, 4, argv, nullptr);
+      napi_call_function(env, undefined, fn, 5, argv, nullptr);
     }
     delete e;
   });
@@ -177,8 +209,76 @@ void Finish(Pair* p) {
     setsockopt(p->fd[kClient], SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
   close(p->fd[kClient]);
-  close(p->fd[kLocal]);
+  if (p->fd[kLocal] >= 0) close(p->fd[kLocal]);
   Report(p);
+}
+
+// The pair is relayed from here: bytes given at the hand-over go first.
+void Begin(Pair* p) {
+  if (Flush(p, kClient) && Flush(p, kLocal)) {
+    Watch(p, kClient);
+    Watch(p, kLocal);
+  }
+}
+
+void StartConnect(Pair* p);
+
+// A connect ended (made or failed): the next waiting join gets the slot.
+void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
+  connecting--;
+  p->connecting = false;
+  if (p->error.empty()) {
+    p->joined = true;
+    joinedCount.fetch_add(1);
+    lastJoinedUs.store(NowEpochUs());
+    Begin(p);
+  } else {
+    connectFailedCount.fetch_add(1);
+  }
+  if (!p->error.empty()) {
+    Finish(p);
+    finished.push_back(p);
+  }
+  while (connecting < kMaxConnecting && !waitingConnect.empty()) {
+    Pair* next = waitingConnect.front();
+    waitingConnect.pop_front();
+    StartConnect(next);
+    if (!next->connecting) ConnectSettled(next, finished);
+  }
+}
+
+// Opens the local connection of a relayJoin pair; `connecting` stays set while it is in progress.
+void StartConnect(Pair* p) {
+  connecting++;
+  p->connecting = true;
+  int fd = socket(p->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    Fail(p, Describe("socket for the local service", errno));
+    p->connecting = false;
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  p->fd[kLocal] = fd;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&p->target), p->targetLen) == 0) {
+    p->connecting = false;
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    Fail(p, Describe("connect to the local service", errno));
+    p->connecting = false;
+    return;
+  }
+  epoll_event e{};
+  e.events = EPOLLOUT;
+  e.data.ptr = &p->end[kLocal];
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+    Fail(p, Describe("epoll_ctl", errno));
+    p->connecting = false;
+    return;
+  }
+  p->registered[kLocal] = true;
+  p->interest[kLocal] = EPOLLOUT;
 }
 
 void Run() {
@@ -202,11 +302,17 @@ void Run() {
           added.swap(incoming);
         }
         for (Pair* p : added) {
-          // bytes read before the hand-over go first
-          if (Flush(p, kClient) && Flush(p, kLocal)) {
-            Watch(p, kClient);
-            Watch(p, kLocal);
+          if (p->join) {
+            if (connecting >= kMaxConnecting) {
+              waitingConnect.push_back(p);
+              continue;
+            }
+            StartConnect(p);
+            if (!p->connecting) ConnectSettled(p, finished);
+            continue;
           }
+          // bytes read before the hand-over go first
+          Begin(p);
           if (!p->error.empty()) {
             Finish(p);
             finished.push_back(p);
@@ -218,6 +324,15 @@ void Run() {
       Pair* p = end->pair;
       if (p->done) continue;
       uint32_t ev = events[i].events;
+      if (p->connecting) {  // only the local side is watched, for the connect's outcome
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(p->fd[kLocal], SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0 || (ev & (EPOLLERR | EPOLLHUP)))
+          Fail(p, Describe("connect to the local service", err ? err : ECONNREFUSED));
+        ConnectSettled(p, finished);
+        continue;
+      }
       bool ok = true;
       if (ev & EPOLLERR) {
         int err = 0;
@@ -270,11 +385,13 @@ void Stop() {
     std::lock_guard<std::mutex> lock(mu);
     for (Pair* p : pairs) {
       close(p->fd[kClient]);
-      close(p->fd[kLocal]);
+      if (p->fd[kLocal] >= 0) close(p->fd[kLocal]);
       delete p;
     }
     pairs.clear();
     incoming.clear();
+    waitingConnect.clear();
+    connecting = 0;
   }
   close(epfd);
   close(wakefd);
@@ -324,6 +441,7 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   }
   auto* p = new Pair();
   p->id = info[0].As<Napi::Number>().Uint32Value();
+  p->joined = true;  // both connections exist already
   int fds[2] = {info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value()};
   for (int s = 0; s < 2; s++) {
     p->fd[s] = fcntl(fds[s], F_DUPFD_CLOEXEC, 0);
@@ -359,11 +477,98 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// relayJoin(id, clientFd, host, port, toLocal?): the relay connects to host:port itself and then
+// relays; it takes a duplicate of clientFd (the caller closes its own). toLocal goes first.
+Napi::Value Join(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!started) {
+    Napi::Error::New(env, "relayJoin: the relay is not started").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsString() ||
+      !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "relayJoin(id, clientFd, host, port[, toLocal])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string host = info[2].As<Napi::String>().Utf8Value();
+  int port = info[3].As<Napi::Number>().Int32Value();
+  auto* p = new Pair();
+  if (port < 1 || port > 65535) {
+    delete p;
+    Napi::RangeError::New(env, "relayJoin: port must be 1-65535").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&p->target);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&p->target);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    p->targetLen = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    p->targetLen = sizeof(sockaddr_in6);
+  } else {
+    delete p;
+    Napi::TypeError::New(env, "relayJoin: host must be an IPv4 or IPv6 address, got \"" + host + "\"")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  p->id = info[0].As<Napi::Number>().Uint32Value();
+  p->join = true;
+  p->fd[kLocal] = -1;
+  p->fd[kClient] = fcntl(info[1].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  if (p->fd[kClient] < 0) {
+    int err = errno;
+    delete p;
+    Napi::Error::New(env, Describe("relayJoin: dup", err)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fl = fcntl(p->fd[kClient], F_GETFL);
+  fcntl(p->fd[kClient], F_SETFL, fl | O_NONBLOCK);
+  int one = 1;
+  setsockopt(p->fd[kClient], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  for (int s = 0; s < 2; s++) p->end[s] = End{p, s};
+  if (info.Length() > 4 && info[4].IsBuffer()) {
+    auto b = info[4].As<Napi::Buffer<uint8_t>>();
+    p->dir[kClient].pending.assign(b.Data(), b.Data() + b.Length());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    pairs.insert(p);
+    incoming.push_back(p);
+  }
+  uint64_t v = 1;
+  if (write(wakefd, &v, sizeof v) < 0) {
+    // see Add
+  }
+  return env.Undefined();
+}
+
+// relayStats(): pairs being relayed, local connections made and failed by relayJoin, and when the
+// last one was made (ms since the epoch, 0 = none yet)
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto o = Napi::Object::New(env);
+  size_t n;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    n = pairs.size();
+  }
+  o.Set("pairs", static_cast<double>(n));
+  o.Set("joined", static_cast<double>(joinedCount.load()));
+  o.Set("connectFailed", static_cast<double>(connectFailedCount.load()));
+  o.Set("lastJoinedAt", static_cast<double>(lastJoinedUs.load()) / 1000.0);
+  return o;
+}
+
 }  // namespace
 
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayStart", Napi::Function::New(env, Start, "relayStart"));
   exports.Set("relayAdd", Napi::Function::New(env, Add, "relayAdd"));
+  exports.Set("relayJoin", Napi::Function::New(env, Join, "relayJoin"));
+  exports.Set("relayStats", Napi::Function::New(env, Stats, "relayStats"));
   env.AddCleanupHook([]() { Stop(); });
 }
 
