@@ -2,7 +2,9 @@
 // counters its API and metrics report. The failover role is wired on top (failover/wire.ts).
 import { Gauge, type Registry } from 'prom-client';
 import type { FifoLimits, Protocol } from './analyzers/types.js';
+import { type BarrierResult, barrierFrame, CaptureBarrier } from './capture/barrier.js';
 import { LiveCapture, serviceFilter } from './capture/live.js';
+import { loadRepairAddon } from './restore/repair-addon.js';
 import { readFileSync } from 'node:fs';
 import { forEachPcapRecord } from './capture/pcap-file.js';
 import { type WarmUpResult, warmUpPipeline } from './capture/warm-up.js';
@@ -22,6 +24,7 @@ export class Agent {
   readonly table: ConnectionTable;
   readonly pipeline: Pipeline;
   private capture: LiveCapture | undefined;
+  private barrier: CaptureBarrier | undefined;
   private stoppedBecause: string | undefined;
   /** frames still arrive but are not tracked (see stopSoon) */
   private ignoring = false;
@@ -71,7 +74,23 @@ export class Agent {
     this.capture.start((buf, len, tsMs) => {
       if (!this.ignoring) this.pipeline.onBytes(buf, 0, len, tsMs);
     });
+    // markers from the first service address to itself pass the capture's filter
+    const mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
+    const ip = this.opts.services[0]?.ip;
+    const barrier = new CaptureBarrier((token) => {
+      if (!ip) throw new Error('no service address to mark frames with');
+      loadRepairAddon().sendFrame(iface, barrierFrame(mac, ip, token));
+    });
+    this.barrier = barrier;
+    this.pipeline.onBarrier = (token) => barrier.seen(token);
     return warm;
+  }
+
+  /** Resolves once the live capture has tracked every frame received so far (capture/barrier.ts). */
+  captureBarrier(timeoutMs?: number): Promise<BarrierResult> {
+    if (!this.barrier || !this.capture || this.ignoring)
+      return Promise.resolve({ ok: false, ms: 0, error: 'not capturing' });
+    return this.barrier.pass(timeoutMs);
   }
 
   /** Offline: every frame of a pcap file through the same pipeline. */

@@ -179,6 +179,7 @@ async function main(): Promise<number> {
       app,
       // once active, the standby's own traffic is not worth tracking: free the thread to serve
       onTrackerDone: () => agent.stopSoon('the failover took its last view', 2000),
+      drainCapture: () => agent.captureBarrier(),
       logger: logger.child({ part: 'failover' }),
     });
   } catch (e) {

@@ -4,6 +4,7 @@
 // per packet; the table copies whatever it keeps.
 import { performance } from 'node:perf_hooks';
 import type { CapturedFrame } from './capture/pcap-file.js';
+import { BARRIER_PORT, isBarrier } from './capture/barrier.js';
 import { type DecodeReason, decodeInto, TcpSegment } from './decode/frame.js';
 import type { ConnectionTable } from './tracking/connection-table.js';
 
@@ -12,6 +13,8 @@ export class Pipeline {
   readonly skipped: Partial<Record<DecodeReason, number>> = {};
   /** frames whose processing threw (a bug, counted rather than fatal) */
   agentErrors = 0;
+  /** a capture barrier's marker went by (capture/barrier.ts): its token */
+  onBarrier: ((token: number) => void) | undefined;
   private readonly seg = new TcpSegment();
 
   constructor(
@@ -30,6 +33,10 @@ export class Pipeline {
     const reason = decodeInto(this.seg, buf, start, end);
     if (reason !== undefined) {
       this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+      return;
+    }
+    if (this.seg.srcPort === BARRIER_PORT && isBarrier(this.seg)) {
+      this.onBarrier?.(this.seg.seq);
       return;
     }
     try {

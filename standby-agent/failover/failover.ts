@@ -4,6 +4,7 @@
 // its socket exists (the redirect comes after every restore). Each step is timed.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { BarrierResult } from '../capture/barrier.js';
 import type { RestoreFdOutcome } from '../restore/repair-socket.js';
 import type { ResetSpec, RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { ControllerError, type RedirectRequest, type TcpResetRequest } from './controller-client.js';
@@ -27,7 +28,8 @@ export interface FailoverConfig {
   serviceIp: string;
   /** this standby's MAC on the switch-facing interface (the redirect rewrites to it) */
   standbyMac: string;
-  /** ms to wait after fencing for mirrored packets still in the capture path (default 30) */
+  /** ms to wait for mirrored packets still in the capture path, without a capture barrier
+   *  (or when it fails) (default 30) */
   settleMs?: number;
   /** this standby's own addresses: its own connections to the service (heartbeats) are not taken over */
   ownIps?: string[];
@@ -38,6 +40,9 @@ export interface FailoverDeps {
   config: FailoverConfig;
   /** the tracker's verdicts, taken after fencing (the final snapshot) */
   snapshot(): Verdict[];
+  /** resolves once the capture has tracked every frame received so far (the agent's capture
+   *  barrier); without it the failover waits settleMs instead */
+  drainCapture?(): Promise<BarrierResult>;
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void>;
   /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
@@ -162,14 +167,29 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     return finish('aborted', why);
   }
 
+  // Mirrored packets still on their way to the tracker are waited for: behind the capture
+  // barrier when there is one (as long as the capture's real lag), else settleMs.
+  const settle = async (): Promise<string> => {
+    const wait = config.settleMs ?? 30;
+    if (!deps.drainCapture) {
+      await sleep(wait);
+      return `waited ${wait} ms for the capture`;
+    }
+    const r = await deps.drainCapture();
+    if (r.ok) return `capture caught up in ${r.ms} ms`;
+    logger?.warn({ barrier: r }, 'capture barrier not passed: waiting a fixed time instead');
+    if (wait > r.ms) await sleep(wait - r.ms);
+    return `capture barrier not passed (${r.error ?? `${r.ms} ms`}): waited ${Math.max(wait, r.ms)} ms`;
+  };
+
   // 2. final snapshot, after mirrored packets still in flight have been captured
-  const verdicts = await step(
+  const { verdicts } = await step(
     'snapshot',
     async () => {
-      await sleep(config.settleMs ?? 30);
-      return deps.snapshot();
+      const settled = await settle();
+      return { verdicts: deps.snapshot(), settled };
     },
-    (v) => `${v.length} connections`,
+    (v) => `${v.verdicts.length} connections; ${v.settled}`,
   );
   const restorable: RestoreParams[] = [];
   const resets: Array<{ report: ConnectionReport; reset?: ResetSpec }> = [];
@@ -290,7 +310,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     await step(
       'top-up',
       async () => {
-        await sleep(config.settleMs ?? 30);
+        const settled = await settle();
         const later = new Map<string, RestoreParams>();
         for (const v of deps.snapshot()) if (v.restorable) later.set(endpoint(v.params.remote), v.params);
         let conns = 0;
@@ -313,9 +333,9 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
             );
           }
         }
-        return { conns, bytes };
+        return { conns, bytes, settled };
       },
-      (x) => `${x.bytes} bytes appended to ${x.conns} connections`,
+      (x) => `${x.bytes} bytes appended to ${x.conns} connections; ${x.settled}`,
     );
   }
   deps.trackerDone?.();

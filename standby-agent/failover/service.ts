@@ -11,7 +11,7 @@ import { type RestoreFdOutcome, restoreFds, topUpReceive, warmUpRestore } from '
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, setNeighbours, takeAddress } from './address.js';
 import type { MirrorRequest } from './controller-client.js';
-import { type FailoverController, type FailoverTrigger, runFailover } from './failover.js';
+import { type FailoverController, type FailoverDeps, type FailoverTrigger, runFailover } from './failover.js';
 import type { FailoverReport } from './report.js';
 import { type JoinStats, type LocalService, ServiceJoiner } from './resume.js';
 
@@ -50,6 +50,8 @@ export interface FailoverServiceOptions {
   /** ask the controller to mirror the service port on start (default true) */
   mirror?: boolean;
   settleMs?: number;
+  /** the capture barrier (Agent.captureBarrier): snapshots wait for it instead of settleMs */
+  drainCapture?: FailoverDeps['drainCapture'];
   /** the failover no longer needs the tracker (see FailoverDeps.trackerDone) */
   onTrackerDone?: () => void;
   logger?: Logger;
@@ -218,6 +220,7 @@ export class FailoverService {
           ownIps,
         },
         snapshot: () => (restoreEnabled ? [...opts.tracker.verdicts(performance.now())] : []),
+        drainCapture: restoreEnabled ? opts.drainCapture : undefined,
         takeAddress: () => takeAddress(opts.serviceIp, iface),
         warmNeighbours: (ips: string[]) =>
           setNeighbours(

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { failoverRoutes } from './api.js';
 import { ControllerClient } from './controller-client.js';
 import { type FailoverFlagValues, failoverSettings } from './options.js';
-import { FailoverService, type VerdictSource } from './service.js';
+import { FailoverService, type FailoverServiceOptions, type VerdictSource } from './service.js';
 
 export interface FailoverWiring {
   /** the agent's parsed flags (failoverFlags merged into its parseArgs options) */
@@ -18,6 +18,8 @@ export interface FailoverWiring {
   app: FastifyInstance;
   /** the failover took the tracker's last view: the agent stops capturing */
   onTrackerDone?: () => void;
+  /** the agent's capture barrier (Agent.captureBarrier) */
+  drainCapture?: FailoverServiceOptions['drainCapture'];
   logger?: Logger;
 }
 
@@ -64,6 +66,7 @@ export async function wireFailover(w: FailoverWiring): Promise<FailoverService |
     restoreEnabled: settings.restoreEnabled,
     mirror: settings.mirror,
     onTrackerDone: w.onTrackerDone,
+    drainCapture: w.drainCapture,
     logger: w.logger,
   });
   await w.app.register(failoverRoutes, {

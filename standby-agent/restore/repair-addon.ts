@@ -80,6 +80,8 @@ export interface RepairAddon {
    *  of clientFd (close your own); `toLocal` goes first */
   relayJoin(id: number, clientFd: number, host: string, port: number, toLocal?: Buffer): void;
   relayStats(): RelayStats;
+  /** sends one raw Ethernet frame out of `ifname`; returns the bytes sent */
+  sendFrame(ifname: string, frame: Buffer): number;
 }
 
 /** The relay thread's counters (relayJoin's local connections, made and failed). */

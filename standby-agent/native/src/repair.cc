@@ -4,6 +4,7 @@
 // ends. One call restores a batch; a failure in one socket does not stop the others.
 #include <napi.h>
 
+#include "frame.h"
 #include "relay.h"
 
 #include <arpa/inet.h>
@@ -499,6 +500,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readState", Napi::Function::New(env, ReadRepairState, "readState"));
   exports.Set("closeSilently", Napi::Function::New(env, CloseSilently, "closeSilently"));
   relay::Init(env, exports);
+  frame::Init(env, exports);
   return exports;
 }
 

@@ -1,0 +1,65 @@
+// The capture barrier's pure parts: the marker frame decodes as a marker and nothing else does,
+// the pipeline hands markers over instead of tracking them, and a barrier resolves when its own
+// token comes back, not on another, and says so when it cannot pass.
+import t from 'tap';
+import { barrierFrame, CaptureBarrier, isBarrier } from '../../standby-agent/capture/barrier.js';
+import { decodeInto, TcpSegment } from '../../standby-agent/decode/frame.js';
+import { Pipeline } from '../../standby-agent/pipeline.js';
+import { ConnectionTable } from '../../standby-agent/tracking/connection-table.js';
+import { buildTcpRst } from '../../controller/packets/tcp-rst.js';
+
+const MAC = '02:00:00:00:00:02';
+
+t.test('the marker decodes as a barrier with its token; a real RST does not', async (t) => {
+  for (const ip of ['10.9.0.1', 'fd00::1']) {
+    const seg = new TcpSegment();
+    const f = barrierFrame(MAC, ip, 0xfedcba98);
+    t.equal(decodeInto(seg, f, 0, f.length), undefined, `${ip}: decodes`);
+    t.ok(isBarrier(seg), `${ip}: a barrier`);
+    t.equal(seg.seq, 0xfedcba98, 'the token is its sequence number');
+    t.equal(f.subarray(0, 6).toString('hex'), '020000000002', 'addressed to the interface itself');
+  }
+  const seg = new TcpSegment();
+  const rst = buildTcpRst({
+    srcMac: MAC,
+    dstMac: MAC,
+    srcIp: '10.9.0.1',
+    dstIp: '10.9.0.2',
+    srcPort: 9,
+    dstPort: 9,
+    seq: 1,
+  });
+  decodeInto(seg, rst, 0, rst.length);
+  t.notOk(isBarrier(seg), 'port 9 between two hosts is a connection, not a marker');
+});
+
+t.test('the pipeline hands markers to onBarrier and does not track them', async (t) => {
+  const table = new ConnectionTable({ services: [{ ip: '10.9.0.1', port: 80 }] });
+  const p = new Pipeline(table);
+  const seen: number[] = [];
+  p.onBarrier = (token) => seen.push(token);
+  const f = barrierFrame(MAC, '10.9.0.1', 7);
+  p.onBytes(f, 0, f.length, 0);
+  t.same(seen, [7]);
+  t.equal(table.size, 0);
+});
+
+t.test('a barrier passes on its own token only, and times out otherwise', async (t) => {
+  const sent: number[] = [];
+  const b = new CaptureBarrier((token) => sent.push(token));
+  const first = b.pass(200, 0);
+  await new Promise((r) => setTimeout(r, 5));
+  b.seen((sent[0] + 1) >>> 0); // someone else's marker
+  b.seen(sent[0]);
+  const r = await first;
+  t.equal(r.ok, true);
+  t.ok(r.ms < 200, `passed in ${r.ms} ms`);
+  const late = await b.pass(30, 0);
+  t.equal(late.ok, false, 'a marker that never comes back: not passed');
+  t.ok(late.ms >= 29, 'after the timeout');
+  t.not(sent[1], sent[0], 'each barrier has its own token');
+  const broken = new CaptureBarrier(() => {
+    throw new Error('sendFrame: eth9: No such device');
+  });
+  t.match(await broken.pass(1000, 0), { ok: false, error: /No such device/ }, 'a send failure is said at once');
+});
