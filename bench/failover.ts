@@ -1,6 +1,6 @@
 // bench/failover: N keep-alive HTTP connections (nginx), each sending a request every 50 ms;
-// the service node dies; per-connection stall (largest gap between two replies, minus the
-// interval), connections preserved, restore rate. The same run with restoration disabled
+// the service node dies; per-connection stall (the gap between the last reply before the
+// failure and the first after, minus the interval), connections preserved, restore rate. The same run with restoration disabled
 // (IP takeover only, like keepalived; clients reconnect) is the baseline.
 //   npx tsx bench/failover.ts [--connections 100,1000] [--interval-ms 50] [--modes restore,baseline]
 // BENCH_DEBUG=1 prints, for the connections not preserved, what the report and the clients saw.
@@ -75,6 +75,14 @@ function arpUnresolvedDiscards(): number {
   return rows.reduce((sum, l) => sum + Number.parseInt(l.trim().split(/\s+/)[col], 16), 0);
 }
 
+/**
+ * The gap between the last reply before the failure and the first after, minus the interval.
+ * A connection that never answered again (or a run without the mark) counts its largest gap.
+ */
+function stallOf(c: ClientConnSummary): number {
+  return (c.gapAcrossMarkMs ?? c.maxGapMs) - interval;
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -133,6 +141,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     const killedAt = performance.now();
     const killedEpochMs = Date.now();
     if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${killedEpochMs / 1000}`);
+    clients.mark();
     await killServiceNode(s);
     let report: FailoverReport | undefined;
     try {
@@ -155,7 +164,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     const summary = await clients.stop();
     const stalls = summary.connections
       .filter((c) => c.responses > 0)
-      .map((c) => Math.max(0, c.maxGapMs - interval))
+      .map((c) => Math.max(0, stallOf(c)))
       .sort((a, b) => a - b);
     const preserved = summary.connections.filter((c) => isPreserved(c, summary.durationMs)).length;
     // why the others were not: the agent's verdicts, and what their clients saw
@@ -203,9 +212,10 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       // when, after the kill, each connection had its last reply before the gap and its first
       // after (the clients' clock, aligned at "ready")
       const killAtClient = (clients.readyAtMs ?? 0) + (killedAt - clientsStartedAt);
-      const ends = summary.connections.map((c) => c.maxGapEndMs - killAtClient).sort((a, b) => a - b);
-      const starts = summary.connections
-        .map((c) => c.maxGapEndMs - c.maxGapMs - killAtClient)
+      const across = summary.connections.filter((c) => c.lastBeforeMarkMs !== undefined);
+      const starts = across.map((c) => (c.lastBeforeMarkMs ?? 0) - killAtClient).sort((a, b) => a - b);
+      const ends = across
+        .map((c) => (c.lastBeforeMarkMs ?? 0) + (c.gapAcrossMarkMs ?? 0) - killAtClient)
         .sort((a, b) => a - b);
       const q = (xs: number[]) =>
         [0, 10, 50, 90, 99, 100].map((p) => Math.round(p === 0 ? xs[0] : pct(xs, p)));
@@ -321,6 +331,7 @@ async function runMechanics(n: number): Promise<Row> {
     await clients.ready;
     await sleep(Number(values['warmup-ms']));
     // the service node dies: link first, then the process (silently: its sockets in repair mode)
+    clients.mark();
     await service.exec('ip', ['link', 'set', service.ifname, 'down']);
     const dumpedAt = performance.now();
     const { states } = await svc.call<{ states: unknown[] }>({ op: 'dump-all' });
@@ -342,7 +353,7 @@ async function runMechanics(n: number): Promise<Row> {
     const summary = await clients.stop();
     const stalls = summary.connections
       .filter((c) => c.responses > 0)
-      .map((c) => Math.max(0, c.maxGapMs - interval))
+      .map((c) => Math.max(0, stallOf(c)))
       .sort((a, b) => a - b);
     const preserved = summary.connections.filter((c) => isPreserved(c, summary.durationMs)).length;
     const lost = summary.connections.filter(

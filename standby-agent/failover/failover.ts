@@ -44,9 +44,9 @@ export interface FailoverDeps {
    *  barrier); without it the failover waits settleMs instead */
   drainCapture?(): Promise<BarrierResult>;
   /** makes the service address local (idempotent) */
-  takeAddress(): Promise<void>;
+  takeAddress(): Promise<void> | void;
   /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
-  warmNeighbours?(clientIps: string[]): Promise<number>;
+  warmNeighbours?(clientIps: string[]): Promise<number> | number;
   /** creates the kernel sockets (fds; wrapping them waits until after the redirect) */
   restore(list: RestoreParams[]): RestoreFdOutcome[];
   /** hands a restored socket (fd) over to the local service */
@@ -213,7 +213,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
 
   // Every restored socket sends at once; unresolved neighbours queue only 64 KiB each (the
   // rest is dropped and waits for a 1 s RTO), so the clients' MACs go in first. Independent of
-  // the address, so both run at once (each is a process to spawn).
+  // the address, so both may run at once.
   const warm = deps.warmNeighbours;
   const neighbours =
     warm && restorable.length > 0

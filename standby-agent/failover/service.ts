@@ -205,7 +205,7 @@ export class FailoverService {
     if (trigger.kind === 'manual' && !trigger.force && this.liveness?.core.answering()) {
       await this.liveness.probeNow();
     }
-    const ownIps = (await localAddresses()).filter((a) => a !== opts.serviceIp);
+    const ownIps = localAddresses().filter((a) => a !== opts.serviceIp);
     const restoreEnabled = opts.restoreEnabled !== false;
     const report = await runFailover(
       {

@@ -82,6 +82,10 @@ export interface RepairAddon {
   relayStats(): RelayStats;
   /** sends one raw Ethernet frame out of `ifname`; returns the bytes sent */
   sendFrame(ifname: string, frame: Buffer): number;
+  /** adds ip/prefixLen on ifname over rtnetlink: true if added, false if it was there already */
+  addAddress(ifname: string, ip: string, prefixLen: number): boolean;
+  /** neighbour entries [ip, mac] on ifname (NUD_STALE), over rtnetlink; returns how many */
+  setNeighbours(ifname: string, entries: Array<[string, string]>): number;
 }
 
 /** The relay thread's counters (relayJoin's local connections, made and failed). */

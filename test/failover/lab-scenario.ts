@@ -262,6 +262,8 @@ export interface ClientRun {
   stop(): Promise<ClientSummary>;
   /** the clients' clock (ms) when every connection had its first response */
   readyAtMs?: number;
+  /** marks this moment: each connection then reports the gap across it (gapAcrossMarkMs) */
+  mark(): void;
 }
 
 export interface ClientConnSummary {
@@ -278,6 +280,8 @@ export interface ClientConnSummary {
   reconnects: number;
   firstErrorMs?: number;
   firstResponseAfterErrorMs?: number;
+  gapAcrossMarkMs?: number;
+  lastBeforeMarkMs?: number;
 }
 
 export interface ClientSummary {
@@ -329,6 +333,7 @@ export function startClients(
   const run: ClientRun = {
     proc,
     ready,
+    mark: () => process.kill(proc.pid, 'SIGUSR1'),
     async stop() {
       process.kill(proc.pid, 'SIGUSR2');
       await proc.exited;

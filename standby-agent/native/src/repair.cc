@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "frame.h"
+#include "netlink.h"
 #include "relay.h"
 
 #include <arpa/inet.h>
@@ -501,6 +502,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeSilently", Napi::Function::New(env, CloseSilently, "closeSilently"));
   relay::Init(env, exports);
   frame::Init(env, exports);
+  netlink::Init(env, exports);
   return exports;
 }
 
