@@ -1,7 +1,8 @@
-// The failover sequence: fence -> final snapshot -> take the address -> restore -> redirect ->
-// unmirror -> reset the rest -> resume. The order is the product: the service is fenced before
-// anything else (no split brain), and no client segment can reach the standby's stack before
-// its socket exists (the redirect comes after every restore). Each step is timed.
+// The failover sequence: fence -> final snapshot -> take the address -> restore -> join (connect
+// to the local service, held) -> redirect -> top-up -> resume -> unmirror and reset the rest. The
+// order is the product: the service is fenced before anything else (no split brain), and no
+// client segment can reach the standby's stack before its socket exists (the redirect comes
+// after every restore). Each step is timed.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BarrierResult } from '../capture/barrier.js';
@@ -49,8 +50,14 @@ export interface FailoverDeps {
   warmNeighbours?(clientIps: string[]): Promise<number> | number;
   /** creates the kernel sockets (fds; wrapping them waits until after the redirect) */
   restore(list: RestoreParams[]): RestoreFdOutcome[];
-  /** hands a restored socket (fd) over to the local service */
+  /** starts joining a restored socket (fd) to the local service: the connection to the local
+   *  service is made now, but nothing reads from or writes to the socket before beginResume()
+   *  (the top-up may still append to it); the fd is the joiner's from here on */
   resume(fd: number, params: RestoreParams): void;
+  /** the prepared joins begin (bytes flow) */
+  beginResume?(): void;
+  /** the prepared joins are dropped: their sockets closed */
+  cancelResume?(): void;
   /** closes a restored fd that will not be resumed */
   discard?(fd: number): void;
   /** appends client bytes seen after the snapshot (from a later view); returns bytes appended */
@@ -283,7 +290,18 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     }
   });
 
-  // 5. redirect the service's traffic here (in force when the controller answers), then unmirror
+  // 5. the connections to the local service are made while the redirect is under way (held:
+  // the sockets are left alone until the top-up is done)
+  await step(
+    'join',
+    () => {
+      for (const r of restored) deps.resume(r.fd, r.params);
+      return restored.length;
+    },
+    (n) => `${n} connecting to the local service`,
+  );
+
+  // 6. redirect the service's traffic here (in force when the controller answers), then unmirror
   try {
     await step(
       'redirect',
@@ -299,8 +317,9 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     );
     report.takeoverMs = round(performance.now() - t0);
   } catch (e) {
-    // the restored sockets cannot be reached: say so; they stay (the operator may retry)
-    for (const r of restored) deps.discard?.(r.fd);
+    // the restored sockets cannot be reached: they are closed (their clients reconnect)
+    if (deps.cancelResume) deps.cancelResume();
+    else for (const r of restored) deps.discard?.(r.fd);
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
   // client bytes sent after the snapshot and before the redirect reached the fenced port and
@@ -340,17 +359,17 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   }
   deps.trackerDone?.();
 
-  // 6. the restored connections carry on against the local service (first: they are the point)
+  // 7. the restored connections carry on against the local service (first: they are the point)
   await step(
     'resume',
     () => {
-      for (const r of restored) deps.resume(r.fd, r.params);
+      deps.beginResume?.();
       return restored.length;
     },
     (n) => `${n} joined to the local service`,
   );
 
-  // 7. unmirror, and reset what could not be restored (so those clients reconnect at once, to
+  // 8. unmirror, and reset what could not be restored (so those clients reconnect at once, to
   // us), side by side
   const mirrorId = deps.mirrorId?.();
   const unmirrored = mirrorId

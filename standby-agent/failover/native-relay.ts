@@ -55,11 +55,22 @@ export class NativeRelay {
    * Joins a connected socket's fd to a new connection to host:port that the relay thread
    * makes. The relay holds a duplicate: close `fd` once done with it (nothing is sent). `onEnded`
    * runs when the relay closes the pair, or when the connect failed (the client is then reset).
+   * `hold`: connect now, but leave the client socket alone until release() (or cancel()).
    */
-  join(fd: number, host: string, port: number, onEnded: (o: RelayOutcome) => void): void {
+  join(fd: number, host: string, port: number, onEnded: (o: RelayOutcome) => void, hold = false): void {
     const id = this.nextId++;
-    this.addon.relayJoin(id, fd, host, port);
+    this.addon.relayJoin(id, fd, host, port, undefined, hold);
     this.waiting.set(id, onEnded);
+  }
+
+  /** Held joins begin relaying. */
+  release(): void {
+    this.addon.relayRelease();
+  }
+
+  /** Held joins end, their clients reset (once the callers' fds are closed too). */
+  cancel(): void {
+    this.addon.relayCancel();
   }
 
   /**

@@ -7,6 +7,7 @@ export type StepName =
   | 'take-address'
   | 'neighbours'
   | 'restore'
+  | 'join'
   | 'redirect'
   | 'top-up'
   | 'unmirror'

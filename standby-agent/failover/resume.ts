@@ -54,6 +54,10 @@ export class ServiceJoiner {
   readonly errors: string[] = [];
 
   private readonly relay: NativeRelay | undefined;
+  /** prepared joins, waiting for begin() */
+  private readonly prepared: Array<{ fd: number; begin: () => void }> = [];
+  /** some prepared joins are held on the relay thread */
+  private held = false;
 
   /** Joined pairs go to the addon's relay thread; without the addon, they stay on stream pipes. */
   constructor(
@@ -87,26 +91,50 @@ export class ServiceJoiner {
   }
 
   /**
-   * Joins a restored socket (a bare fd) to the local service. Most go straight to the relay
-   * thread, which connects and relays without the JS thread; one whose unfinished reply must
-   * be checked against the local service's (reply-prefix.ts) is wrapped and joined here.
-   * The fd is the joiner's from here on.
+   * Prepares joining a restored socket (a bare fd) to the local service; begin() starts them
+   * all. Most go to the relay thread, which connects to the local service at once, and from
+   * begin() on relays without the JS thread; one whose unfinished reply must be checked against
+   * the local service's (reply-prefix.ts) is wrapped and joined here at begin(). Until then
+   * nothing reads from or writes to the socket (the failover may still append to it), and the
+   * fd stays the caller's.
    */
-  joinFd(fd: number, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
+  prepare(fd: number, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
     const checking = replyPrefix !== undefined && (replyPrefix.length > 0 || (later?.length ?? 0) > 0);
     const relay = this.relay;
+    this.counts.firstJoinAt ??= epochMs();
     if (!relay || checking || net.isIP(this.service.host) === 0) {
-      this.join(socketFromFd(fd), label, replyPrefix, later);
+      this.prepared.push({ fd, begin: () => this.join(socketFromFd(fd), label, replyPrefix, later) });
       return;
     }
-    this.counts.firstJoinAt ??= epochMs();
     this.counts.live++;
-    relay.join(fd, this.service.host, this.service.port, (o) => {
-      if (o.error) this.ended(label, o.joined ? 'relay' : 'local service error', new Error(o.error));
-      else this.ended(label, 'closed');
-    });
-    closeSync(fd);
+    relay.join(
+      fd,
+      this.service.host,
+      this.service.port,
+      (o) => {
+        if (o.error) this.ended(label, o.joined ? 'relay' : 'local service error', new Error(o.error));
+        else this.ended(label, 'closed');
+      },
+      true,
+    );
+    this.held = true;
+    // the relay holds a duplicate: ours goes once the relay may use the socket
+    this.prepared.push({ fd, begin: () => closeSync(fd) });
+  }
+
+  /** The prepared joins begin: the fds are the joiner's from here on. */
+  begin(): void {
+    if (this.held) this.relay?.release();
+    this.held = false;
+    for (const p of this.prepared.splice(0)) p.begin();
     this.counts.lastHandOverAt = epochMs();
+  }
+
+  /** The prepared joins are dropped: their sockets are closed (the relay's, reset). */
+  cancel(): void {
+    if (this.held) this.relay?.cancel();
+    this.held = false;
+    for (const p of this.prepared.splice(0)) closeSync(p.fd);
   }
 
   /** A joined connection ended (why, and the error if it was one). */

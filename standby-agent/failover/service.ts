@@ -232,7 +232,9 @@ export class FailoverService {
           ),
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
         resume: (fd, p) =>
-          this.joiner.joinFd(fd, `${p.remote.ip}:${p.remote.port}`, p.replyPrefix, p.replyExpected),
+          this.joiner.prepare(fd, `${p.remote.ip}:${p.remote.port}`, p.replyPrefix, p.replyExpected),
+        beginResume: () => this.joiner.begin(),
+        cancelResume: () => this.joiner.cancel(),
         discard: (fd) => closeSync(fd),
         topUp: topUpReceive,
         trackerDone: () => opts.onTrackerDone?.(),

@@ -78,7 +78,11 @@ export interface RepairAddon {
   relayAdd(id: number, clientFd: number, localFd: number, toLocal?: Buffer, toClient?: Buffer): void;
   /** the relay connects to host:port (an IP address) itself, then relays; it takes a duplicate
    *  of clientFd (close your own); `toLocal` goes first */
-  relayJoin(id: number, clientFd: number, host: string, port: number, toLocal?: Buffer): void;
+  relayJoin(id: number, clientFd: number, host: string, port: number, toLocal?: Buffer, hold?: boolean): void;
+  /** held joins begin relaying (those still connecting, once connected) */
+  relayRelease(): void;
+  /** held joins end instead: their clients are reset once the caller has closed its fds */
+  relayCancel(): void;
   relayStats(): RelayStats;
   /** sends one raw Ethernet frame out of `ifname`; returns the bytes sent */
   sendFrame(ifname: string, frame: Buffer): number;

@@ -61,5 +61,9 @@ t.test('a barrier passes on its own token only, and times out otherwise', async 
   const broken = new CaptureBarrier(() => {
     throw new Error('sendFrame: eth9: No such device');
   });
-  t.match(await broken.pass(1000, 0), { ok: false, error: /No such device/ }, 'a send failure is said at once');
+  t.match(
+    await broken.pass(1000, 0),
+    { ok: false, error: /No such device/ },
+    'a send failure is said at once',
+  );
 });

@@ -31,7 +31,9 @@ function params(port: number): RestoreParams {
   };
 }
 
-function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: number } = {}) {
+function setup(
+  opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: number; redirectFails?: boolean } = {},
+) {
   const calls: string[] = [];
   const controller: FailoverController = {
     async setPortState(dpid, port, state) {
@@ -41,6 +43,8 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
     },
     async addRedirect(r) {
       calls.push(`redirect ${r.ip} ${r.fromPort}->${r.toPort} ${r.toMac}`);
+      if (opts.redirectFails)
+        throw new ControllerError('controller POST /v1/redirects: 502 switch error', 502);
       return { id: 'r1' };
     },
     async removeMirror(id) {
@@ -100,8 +104,10 @@ function setup(opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: n
     },
     resume: (_s, p) => {
       resumed.push(p.remote.port);
-      calls.push(`resume ${p.remote.port}`);
+      calls.push(`join ${p.remote.port}`);
     },
+    beginResume: () => calls.push('resume'),
+    cancelResume: () => calls.push('cancel joins'),
     topUp: (_fd, restored, later) => {
       calls.push(`top-up ${restored.remote.port}`);
       return later.recvQueue.length;
@@ -117,18 +123,19 @@ t.test('the steps run in the safe order and every connection is explained', asyn
   const { deps, calls } = setup({ failRestoreOf: 1002 });
   const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
   t.equal(r.outcome, 'completed');
-  t.same(calls.slice(0, 9), [
+  t.same(calls.slice(0, 10), [
     'port 0000000000000001 1 down',
     'snapshot',
     'take-address',
     'restore 2',
+    'join 1001',
     'redirect 10.9.0.1 1->2 02:00:00:00:00:02',
     'snapshot',
     'top-up 1001',
     'tracker done',
-    'resume 1001',
+    'resume',
   ]);
-  t.ok(calls.indexOf('unmirror m1') > calls.indexOf('resume 1001'), 'unmirror after resuming');
+  t.ok(calls.indexOf('unmirror m1') > calls.indexOf('resume'), 'unmirror after resuming');
   t.equal(r.connections.find((c) => c.outcome === 'restored')?.topUpBytes, 18, 'top-up reported');
   t.ok(
     calls.indexOf('redirect 10.9.0.1 1->2 02:00:00:00:00:02') > calls.indexOf('restore 2'),
@@ -156,6 +163,7 @@ t.test('the steps run in the safe order and every connection is explained', asyn
       'snapshot',
       'take-address',
       'restore',
+      'join',
       'redirect',
       'top-up',
       'resume',
@@ -186,4 +194,14 @@ t.test('controller unreachable: no takeover, and the report says so', async (t) 
   t.match(r.error, /controller unreachable.*not taking over/);
   t.same(calls, ['port 0000000000000001 1 down'], 'no snapshot, no address, no restore');
   t.match(r.steps.at(-1), { name: 'fence', ok: false });
+});
+
+t.test('the redirect fails: the prepared joins are dropped, nothing is resumed', async (t) => {
+  const { deps, calls } = setup({ redirectFails: true });
+  const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
+  t.equal(r.outcome, 'aborted');
+  t.match(r.error, /redirect failed after restoring/);
+  t.equal(calls.at(-1), 'cancel joins', 'the joins made while the redirect was under way are dropped');
+  t.notOk(calls.includes('resume'), 'no bytes flow to the local service');
+  t.match(r.steps.at(-1), { name: 'redirect', ok: false });
 });

@@ -227,3 +227,70 @@ t.test('relayJoin: 400 joins at once, beyond the connects the relay makes at a t
     'every pair ended cleanly',
   );
 });
+
+t.test('relayJoin held: connected at once, the client socket untouched until release', async (t) => {
+  const service = net.createServer({ allowHalfOpen: true });
+  const atService = new Promise<net.Socket>((resolve) => service.once('connection', resolve));
+  const port = await listen(service);
+  t.teardown(() => service.close());
+  const [client, restored] = await pair(true);
+  client.write('queued');
+  await new Promise((r) => setTimeout(r, 20));
+  const alive = setInterval(() => {}, 1000);
+  const outcome = new Promise<RelayOutcome>((resolve) =>
+    NativeRelay.shared().join(
+      fdOf(restored),
+      '127.0.0.1',
+      port,
+      (o) => {
+        clearInterval(alive);
+        resolve(o);
+      },
+      true,
+    ),
+  );
+  restored.destroy();
+  const local = await atService;
+  const atLocal = collect(local);
+  let early = '';
+  local.on('data', (d: Buffer) => {
+    early += d.toString();
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(early, '', 'connected, but nothing relayed while held');
+  NativeRelay.shared().release();
+  client.end('+more');
+  t.equal(
+    (await atLocal).data.toString(),
+    'queued+more',
+    'after the release: the queued bytes, then the rest',
+  );
+  local.end();
+  t.match(await outcome, { joined: true, error: undefined });
+});
+
+t.test('relayJoin held, then cancelled: the client is reset', async (t) => {
+  const service = net.createServer();
+  const port = await listen(service);
+  t.teardown(() => service.close());
+  const [client, restored] = await pair(true);
+  const atClient = collect(client);
+  const fd = fdOf(restored);
+  const alive = setInterval(() => {}, 1000);
+  const outcome = new Promise<RelayOutcome>((resolve) =>
+    NativeRelay.shared().join(
+      fd,
+      '127.0.0.1',
+      port,
+      (o) => {
+        clearInterval(alive);
+        resolve(o);
+      },
+      true,
+    ),
+  );
+  NativeRelay.shared().cancel();
+  t.match(await outcome, { error: /abandoned/ }, 'the outcome says why');
+  restored.destroy(); // the last reference: the socket goes, with the relay's reset
+  t.equal((await atClient).error, 'ECONNRESET');
+});

@@ -115,6 +115,7 @@ t.test('restore one connection and reset another through the real controller', a
       'neighbours:true', // at the same time as take-address
       'take-address:true',
       'restore:true',
+      'join:true',
       'redirect:true',
     ],
   );

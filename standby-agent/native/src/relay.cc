@@ -7,7 +7,9 @@
 // JS hears of it through a thread-safe callback.
 // relayJoin also makes the connection to the local service here: a failover joins every restored
 // socket at once, and doing a thousand connects and socket wrappers on the JS thread took it
-// 350-450 ms, while the clients waited.
+// 350-450 ms, while the clients waited. A held join connects at once but leaves the client
+// socket alone until relayRelease: the failover's connects overlap its redirect, and its top-up
+// (repair mode on the client socket) never meets a relay read or write.
 #include "relay.h"
 
 #include <arpa/inet.h>
@@ -22,6 +24,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -73,6 +76,7 @@ struct Pair {
   bool join = false;
   bool connecting = false;
   bool joined = false;
+  bool held = false;  // connect, but do not touch the client socket until relayRelease
   sockaddr_storage target{};
   socklen_t targetLen = 0;
   std::string error;
@@ -102,6 +106,11 @@ size_t connecting = 0;
 std::atomic<uint64_t> joinedCount{0};
 std::atomic<uint64_t> connectFailedCount{0};
 std::atomic<int64_t> lastJoinedUs{0};
+// worker only: held joins, until a release (or cancel) comes
+std::vector<Pair*> heldPairs;
+// set by relayRelease / relayCancel, acted on by the worker after the pairs added before them
+std::atomic<bool> releaseAsked{false};
+std::atomic<bool> cancelAsked{false};
 
 int64_t NowEpochUs() {
   timespec ts{};
@@ -222,6 +231,7 @@ void Begin(Pair* p) {
 }
 
 void StartConnect(Pair* p);
+void StartWaiting(std::vector<Pair*>& finished);
 
 // A connect ended (made or failed): the next waiting join gets the slot.
 void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
@@ -231,7 +241,12 @@ void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
     p->joined = true;
     joinedCount.fetch_add(1);
     lastJoinedUs.store(NowEpochUs());
-    Begin(p);
+    if (!p->held) {
+      Begin(p);
+    } else if (p->registered[kLocal]) {  // quiet until the release (EPOLLOUT would fire on and on)
+      epoll_ctl(epfd, EPOLL_CTL_DEL, p->fd[kLocal], nullptr);
+      p->registered[kLocal] = false;
+    }
   } else {
     connectFailedCount.fetch_add(1);
   }
@@ -239,6 +254,11 @@ void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
     Finish(p);
     finished.push_back(p);
   }
+  StartWaiting(finished);
+}
+
+// Joins waiting for a connect slot get the free ones.
+void StartWaiting(std::vector<Pair*>& finished) {
   while (connecting < kMaxConnecting && !waitingConnect.empty()) {
     Pair* next = waitingConnect.front();
     waitingConnect.pop_front();
@@ -302,6 +322,7 @@ void Run() {
           added.swap(incoming);
         }
         for (Pair* p : added) {
+          if (p->held) heldPairs.push_back(p);
           if (p->join) {
             if (connecting >= kMaxConnecting) {
               waitingConnect.push_back(p);
@@ -317,6 +338,29 @@ void Run() {
             Finish(p);
             finished.push_back(p);
           }
+        }
+        bool cancel = cancelAsked.exchange(false);
+        if (cancel || releaseAsked.exchange(false)) {
+          for (Pair* p : heldPairs) {
+            if (p->done) continue;
+            p->held = false;
+            if (cancel) {
+              Fail(p, "the failover was abandoned");
+              if (p->connecting) connecting--;
+              waitingConnect.erase(std::remove(waitingConnect.begin(), waitingConnect.end(), p),
+                                   waitingConnect.end());
+            } else if (p->connecting || !p->joined) {
+              continue;  // begins when its connect completes
+            } else {
+              Begin(p);
+            }
+            if (!p->error.empty()) {
+              Finish(p);
+              finished.push_back(p);
+            }
+          }
+          heldPairs.clear();
+          StartWaiting(finished);
         }
         continue;
       }
@@ -391,6 +435,7 @@ void Stop() {
     pairs.clear();
     incoming.clear();
     waitingConnect.clear();
+    heldPairs.clear();
     connecting = 0;
   }
   close(epfd);
@@ -477,8 +522,9 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// relayJoin(id, clientFd, host, port, toLocal?): the relay connects to host:port itself and then
-// relays; it takes a duplicate of clientFd (the caller closes its own). toLocal goes first.
+// relayJoin(id, clientFd, host, port, toLocal?, hold?): the relay connects to host:port itself
+// and then relays; it takes a duplicate of clientFd (the caller closes its own). toLocal goes
+// first. hold: connect now, relay only after relayRelease().
 Napi::Value Join(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!started) {
@@ -533,6 +579,7 @@ Napi::Value Join(const Napi::CallbackInfo& info) {
     auto b = info[4].As<Napi::Buffer<uint8_t>>();
     p->dir[kClient].pending.assign(b.Data(), b.Data() + b.Length());
   }
+  p->held = info.Length() > 5 && info[5].ToBoolean().Value();
   {
     std::lock_guard<std::mutex> lock(mu);
     pairs.insert(p);
@@ -544,6 +591,25 @@ Napi::Value Join(const Napi::CallbackInfo& info) {
   }
   return env.Undefined();
 }
+
+// relayRelease(): held joins begin relaying (those still connecting, once connected).
+// relayCancel(): held joins end instead (their clients are reset once the caller closes its fds).
+Napi::Value Signal(const Napi::CallbackInfo& info, std::atomic<bool>& flag, const char* name) {
+  Napi::Env env = info.Env();
+  if (!started) {
+    Napi::Error::New(env, std::string(name) + ": the relay is not started").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  flag.store(true);
+  uint64_t v = 1;
+  if (write(wakefd, &v, sizeof v) < 0) {
+    // see Add
+  }
+  return env.Undefined();
+}
+
+Napi::Value Release(const Napi::CallbackInfo& info) { return Signal(info, releaseAsked, "relayRelease"); }
+Napi::Value Cancel(const Napi::CallbackInfo& info) { return Signal(info, cancelAsked, "relayCancel"); }
 
 // relayStats(): pairs being relayed, local connections made and failed by relayJoin, and when the
 // last one was made (ms since the epoch, 0 = none yet)
@@ -569,6 +635,8 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayAdd", Napi::Function::New(env, Add, "relayAdd"));
   exports.Set("relayJoin", Napi::Function::New(env, Join, "relayJoin"));
   exports.Set("relayStats", Napi::Function::New(env, Stats, "relayStats"));
+  exports.Set("relayRelease", Napi::Function::New(env, Release, "relayRelease"));
+  exports.Set("relayCancel", Napi::Function::New(env, Cancel, "relayCancel"));
   env.AddCleanupHook([]() { Stop(); });
 }
 

@@ -52,6 +52,11 @@ namespace {
 
 constexpr int kRepairOn = 1;
 constexpr int kRepairOff = 0;
+// Leaving repair mode sends a window probe (an ACK from snd_una - 1), and the client answers it.
+// A thousand restored sockets probing at once, before the redirect, were table misses at the
+// switch (packet-ins, then packet-outs) just as the redirect waited for it: 100-180 ms barriers.
+// The first data a socket sends carries the same ACK. (TCP_REPAIR_OFF_NO_WP, Linux 4.18+)
+constexpr int kRepairOffNoProbe = -1;
 constexpr int kNoQueue = 0;
 constexpr int kRecvQueue = 1;
 constexpr int kSendQueue = 2;
@@ -196,7 +201,7 @@ int Restore(const Spec& s, Failure* fail) {
   if (!QueueBytes(fd, -1, s.recvQueue)) return bad(fd, "queue recv bytes");
   if (s.window && setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &s.win, sizeof(s.win)) != 0)
     return bad(fd, "TCP_REPAIR_WINDOW");
-  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOff)) return bad(fd, "TCP_REPAIR off");
+  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOffNoProbe)) return bad(fd, "TCP_REPAIR off");
   // Bytes the service sent that the client has not acknowledged: written now as fresh data from
   // snd_una, so they go out at once. (Queued in repair mode they would count as sent and wait
   // for a retransmission timeout, which starts at 1 s on a socket without RTT samples.) The
@@ -491,7 +496,15 @@ Napi::Value TopUp(const Napi::CallbackInfo& info) {
     appended = rest.size();
   }
   SetInt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, kNoQueue);
-  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, kRepairOff)) return fails("TCP_REPAIR off");
+  // the window probe acknowledges appended bytes (so the client does not send them again);
+  // with nothing appended it would only be noise
+  if (!SetInt(fd, IPPROTO_TCP, TCP_REPAIR, appended > 0 ? kRepairOff : kRepairOffNoProbe))
+    return fails("TCP_REPAIR off");
+  if (appended > 0) {
+    // bytes queued in repair mode wake no reader: SO_RCVLOWAT makes the kernel check (and
+    // signal EPOLLIN) now, so a reader already waiting on the socket gets them
+    SetInt(fd, SOL_SOCKET, SO_RCVLOWAT, 1);
+  }
   return Napi::Number::New(env, static_cast<double>(appended));
 }
 
