@@ -41,6 +41,9 @@ export interface FailoverDeps {
   config: FailoverConfig;
   /** the tracker's verdicts, taken after fencing (the final snapshot) */
   snapshot(): Verdict[];
+  /** the verdicts of the connections whose client sent bytes since snapshot() (the top-up's
+   *  view); without it the top-up takes a whole snapshot() again */
+  laterSnapshot?(): Verdict[];
   /** resolves once the capture has tracked every frame received so far (the agent's capture
    *  barrier); without it the failover waits settleMs instead */
   drainCapture?(): Promise<BarrierResult>;
@@ -247,7 +250,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
 
   // 4. restore
   const restored: Array<{ fd: number; params: RestoreParams }> = [];
-  const byClient = new Map<string, ConnectionReport>();
+  /** restored connections by client endpoint: their socket and their line in the report */
+  const byClient = new Map<string, { fd: number; params: RestoreParams; report: ConnectionReport }>();
   const restoreStart = performance.now();
   const outcomes = await step(
     'restore',
@@ -275,7 +279,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
         code: 'restored',
         reason: o.retried ? 'restored after clearing a lingering socket' : 'restored',
       };
-      byClient.set(base.client, c);
+      byClient.set(base.client, { fd: o.fd, params: p, report: c });
       report.connections.push(c);
     } else {
       const c: ConnectionReport = {
@@ -330,26 +334,22 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       'top-up',
       async () => {
         const settled = await settle();
-        const later = new Map<string, RestoreParams>();
-        for (const v of deps.snapshot()) if (v.restorable) later.set(endpoint(v.params.remote), v.params);
         let conns = 0;
         let bytes = 0;
-        for (const r of restored) {
-          const l = later.get(endpoint(r.params.remote));
-          if (!l) continue;
+        for (const v of deps.laterSnapshot?.() ?? deps.snapshot()) {
+          if (!v.restorable) continue;
+          const client = endpoint(v.params.remote);
+          const r = byClient.get(client);
+          if (!r) continue;
           try {
-            const n = topUp(r.fd, r.params, l);
+            const n = topUp(r.fd, r.params, v.params);
             if (n > 0) {
               conns++;
               bytes += n;
-              const c = byClient.get(endpoint(r.params.remote));
-              if (c) c.topUpBytes = n;
+              r.report.topUpBytes = n;
             }
           } catch (e) {
-            logger?.warn(
-              { connection: endpoint(r.params.remote), err: (e as Error).message },
-              'top-up failed',
-            );
+            logger?.warn({ connection: client, err: (e as Error).message }, 'top-up failed');
           }
         }
         return { conns, bytes, settled };

@@ -18,6 +18,10 @@ import { type JoinStats, type LocalService, ServiceJoiner } from './resume.js';
 /** The tracker as the failover sees it (ConnectionTable implements it). */
 export interface VerdictSource {
   verdicts(nowMs: number): Iterable<Verdict> | Verdict[];
+  /** where the stream of client bytes stands (for verdictsSince) */
+  dataMark?(): number;
+  /** verdicts of the connections whose client sent bytes since `mark` */
+  verdictsSince?(mark: number, nowMs: number): Verdict[];
   /** the MAC a client's frames came from on the mirror, when known */
   clientMac?(ip: string): string | undefined;
 }
@@ -207,6 +211,8 @@ export class FailoverService {
     }
     const ownIps = localAddresses().filter((a) => a !== opts.serviceIp);
     const restoreEnabled = opts.restoreEnabled !== false;
+    /** the tracker's data mark at the final snapshot: the top-up looks at what came after */
+    let mark: number | undefined;
     const report = await runFailover(
       {
         controller: opts.controller,
@@ -219,7 +225,18 @@ export class FailoverService {
           settleMs: opts.settleMs,
           ownIps,
         },
-        snapshot: () => (restoreEnabled ? [...opts.tracker.verdicts(performance.now())] : []),
+        snapshot: () => {
+          if (!restoreEnabled) return [];
+          mark = opts.tracker.dataMark?.();
+          return [...opts.tracker.verdicts(performance.now())];
+        },
+        laterSnapshot: () => {
+          const { tracker } = opts;
+          if (!restoreEnabled) return [];
+          return mark !== undefined && tracker.verdictsSince
+            ? tracker.verdictsSince(mark, performance.now())
+            : [...tracker.verdicts(performance.now())];
+        },
         drainCapture: restoreEnabled ? opts.drainCapture : undefined,
         takeAddress: () => takeAddress(opts.serviceIp, iface),
         warmNeighbours: (ips: string[]) =>

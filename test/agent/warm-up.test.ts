@@ -9,6 +9,8 @@ t.test('synthetic exchanges go through the whole pipeline', async (t) => {
   t.equal(r.undecodable, 0, 'every frame decodes, nothing throws');
   t.equal(r.connections, 200, 'every synthetic connection tracked');
   t.equal(r.reset, 200, 'and removed by its RST');
+  t.equal(r.verdicts, 2000, 'ten snapshots of the 200 connections');
+  t.equal(r.restorable, 2000, 'each restorable (an unanswered request, all values known)');
 });
 
 t.test('generic and port-0 services, IPv6-only services', async (t) => {

@@ -580,13 +580,16 @@ Napi::Value Join(const Napi::CallbackInfo& info) {
     p->dir[kClient].pending.assign(b.Data(), b.Data() + b.Length());
   }
   p->held = info.Length() > 5 && info[5].ToBoolean().Value();
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu);
     pairs.insert(p);
+    // a failover joins a thousand at once: one wake-up for those the worker has not taken yet
+    wake = incoming.empty();
     incoming.push_back(p);
   }
   uint64_t v = 1;
-  if (write(wakefd, &v, sizeof v) < 0) {
+  if (wake && write(wakefd, &v, sizeof v) < 0) {
     // see Add
   }
   return env.Undefined();
