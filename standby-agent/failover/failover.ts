@@ -59,6 +59,8 @@ export interface FailoverDeps {
   resume(fd: number, params: RestoreParams): void;
   /** the prepared joins begin (bytes flow) */
   beginResume?(): void;
+  /** runs fn while nothing reads from or writes to the sockets being joined (the top-up) */
+  whileJoinsPaused?<T>(fn: () => T): T;
   /** the prepared joins are dropped: their sockets closed */
   cancelResume?(): void;
   /** closes a restored fd that will not be resumed */
@@ -294,8 +296,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     }
   });
 
-  // 5. the connections to the local service are made while the redirect is under way (held:
-  // the sockets are left alone until the top-up is done)
+  // 5. the connections to the local service are made while the redirect is under way, and the
+  // queued requests go to it; replies wait until the top-up is done (see ServiceJoiner.prepare)
   await step(
     'join',
     () => {
@@ -336,21 +338,27 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
         const settled = await settle();
         let conns = 0;
         let bytes = 0;
-        for (const v of deps.laterSnapshot?.() ?? deps.snapshot()) {
-          if (!v.restorable) continue;
-          const client = endpoint(v.params.remote);
-          const r = byClient.get(client);
-          if (!r) continue;
-          try {
-            const n = topUp(r.fd, r.params, v.params);
-            if (n > 0) {
-              conns++;
-              bytes += n;
-              r.report.topUpBytes = n;
+        const later = (deps.laterSnapshot?.() ?? deps.snapshot()).flatMap((v) => {
+          const r = v.restorable ? byClient.get(endpoint(v.params.remote)) : undefined;
+          return r && v.restorable ? [{ r, params: v.params }] : [];
+        });
+        const appendAll = () => {
+          for (const { r, params } of later) {
+            try {
+              const n = topUp(r.fd, r.params, params);
+              if (n > 0) {
+                conns++;
+                bytes += n;
+                r.report.topUpBytes = n;
+              }
+            } catch (e) {
+              logger?.warn({ connection: r.report.client, err: (e as Error).message }, 'top-up failed');
             }
-          } catch (e) {
-            logger?.warn({ connection: client, err: (e as Error).message }, 'top-up failed');
           }
+        };
+        if (later.length > 0) {
+          if (deps.whileJoinsPaused) deps.whileJoinsPaused(appendAll);
+          else appendAll();
         }
         return { conns, bytes, settled };
       },

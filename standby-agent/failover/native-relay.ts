@@ -55,7 +55,8 @@ export class NativeRelay {
    * Joins a connected socket's fd to a new connection to host:port that the relay thread
    * makes. The relay holds a duplicate: close `fd` once done with it (nothing is sent). `onEnded`
    * runs when the relay closes the pair, or when the connect failed (the client is then reset).
-   * `hold`: connect now, but leave the client socket alone until release() (or cancel()).
+   * `hold`: the client's bytes go to the local service at once, but nothing is written to the
+   * client before release() (or cancel()).
    */
   join(fd: number, host: string, port: number, onEnded: (o: RelayOutcome) => void, hold = false): void {
     const id = this.nextId++;
@@ -63,9 +64,19 @@ export class NativeRelay {
     this.waiting.set(id, onEnded);
   }
 
-  /** Held joins begin relaying. */
+  /** Held joins relay replies too. */
   release(): void {
     this.addon.relayRelease();
+  }
+
+  /** Runs `fn` while the relay thread keeps off every socket (it finishes what it is doing first). */
+  paused<T>(fn: () => T): T {
+    this.addon.relayPause();
+    try {
+      return fn();
+    } finally {
+      this.addon.relayUnpause();
+    }
   }
 
   /** Held joins end, their clients reset (once the callers' fds are closed too). */

@@ -91,12 +91,13 @@ export class ServiceJoiner {
   }
 
   /**
-   * Prepares joining a restored socket (a bare fd) to the local service; begin() starts them
-   * all. Most go to the relay thread, which connects to the local service at once, and from
-   * begin() on relays without the JS thread; one whose unfinished reply must be checked against
-   * the local service's (reply-prefix.ts) is wrapped and joined here at begin(). Until then
-   * nothing reads from or writes to the socket (the failover may still append to it), and the
-   * fd stays the caller's.
+   * Prepares joining a restored socket (a bare fd) to the local service; begin() completes
+   * them all. Most go to the relay thread, which connects to the local service at once and
+   * passes the client's queued request on, so the local service works on it meanwhile; nothing
+   * is written to the client before begin(), and the thread keeps off the socket during
+   * whilePaused(). One whose unfinished reply must be checked against the local service's
+   * (reply-prefix.ts) is wrapped and joined here at begin(). The fd stays the caller's until
+   * begin().
    */
   prepare(fd: number, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
     const checking = replyPrefix !== undefined && (replyPrefix.length > 0 || (later?.length ?? 0) > 0);
@@ -120,6 +121,12 @@ export class ServiceJoiner {
     this.held = true;
     // the relay holds a duplicate: ours goes once the relay may use the socket
     this.prepared.push({ fd, begin: () => closeSync(fd) });
+  }
+
+  /** Runs `fn` while the relay thread keeps off every socket it relays (the failover's top-up
+   *  changes restored sockets in repair mode, where a relay write would land in the wrong queue). */
+  whilePaused<T>(fn: () => T): T {
+    return this.relay ? this.relay.paused(fn) : fn();
   }
 
   /** The prepared joins begin: the fds are the joiner's from here on. */

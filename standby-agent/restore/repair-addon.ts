@@ -77,10 +77,14 @@ export interface RepairAddon {
   /** relays duplicates of both fds (close your own); the buffers go first, to local and to client */
   relayAdd(id: number, clientFd: number, localFd: number, toLocal?: Buffer, toClient?: Buffer): void;
   /** the relay connects to host:port (an IP address) itself, then relays; it takes a duplicate
-   *  of clientFd (close your own); `toLocal` goes first */
+   *  of clientFd (close your own); `toLocal` goes first; `hold`: nothing goes to the client
+   *  before relayRelease() */
   relayJoin(id: number, clientFd: number, host: string, port: number, toLocal?: Buffer, hold?: boolean): void;
-  /** held joins begin relaying (those still connecting, once connected) */
+  /** held joins begin relaying replies too (those still connecting, once connected) */
   relayRelease(): void;
+  /** returns once the relay thread is off every socket, and keeps it off until relayUnpause() */
+  relayPause(): void;
+  relayUnpause(): void;
   /** held joins end instead: their clients are reset once the caller has closed its fds */
   relayCancel(): void;
   relayStats(): RelayStats;

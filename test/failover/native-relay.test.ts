@@ -1,6 +1,7 @@
 // The addon's relay thread on real loopback sockets: bytes both ways, in order and complete
 // under backpressure, bytes JS had read go first, EOF passed on as a half-close, an error
 // resets the client, and many pairs at once. The joiner's JS pipes stay the comparison.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import t from 'tap';
@@ -228,7 +229,7 @@ t.test('relayJoin: 400 joins at once, beyond the connects the relay makes at a t
   );
 });
 
-t.test('relayJoin held: connected at once, the client socket untouched until release', async (t) => {
+t.test('relayJoin held: the request goes on at once, the reply waits for the release', async (t) => {
   const service = net.createServer({ allowHalfOpen: true });
   const atService = new Promise<net.Socket>((resolve) => service.once('connection', resolve));
   const port = await listen(service);
@@ -251,22 +252,51 @@ t.test('relayJoin held: connected at once, the client socket untouched until rel
   );
   restored.destroy();
   const local = await atService;
+  const first = await new Promise<string>((resolve) => local.once('data', (d: Buffer) => resolve(d.toString())));
+  t.equal(first, 'queued', 'the queued request reached the local service while held');
   const atLocal = collect(local);
   let early = '';
-  local.on('data', (d: Buffer) => {
+  client.on('data', (d: Buffer) => {
     early += d.toString();
   });
+  local.write('reply');
   await new Promise((r) => setTimeout(r, 100));
-  t.equal(early, '', 'connected, but nothing relayed while held');
+  t.equal(early, '', 'no reply reached the client while held');
+  const atClient = collect(client);
   NativeRelay.shared().release();
   client.end('+more');
-  t.equal(
-    (await atLocal).data.toString(),
-    'queued+more',
-    'after the release: the queued bytes, then the rest',
-  );
+  t.equal((await atLocal).data.toString(), '+more', 'the rest after the release');
   local.end();
-  t.match(await outcome, { joined: true, error: undefined });
+  await atClient;
+  t.equal(early, 'reply', 'after the release: the reply, once');
+  t.match(await outcome, { joined: true, error: undefined, toLocal: 11, toClient: 5 });
+});
+
+t.test('paused: the relay thread touches no socket until unpaused', async (t) => {
+  const { client, localPeer, outcome } = await relayed();
+  const got: string[] = [];
+  localPeer.on('data', (d: Buffer) => got.push(d.toString()));
+  client.write('a');
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(got, ['a'], 'relayed while running');
+  const waiting = NativeRelay.shared().paused(() => {
+    client.write('b'); // written at once (loopback): it waits in the relayed socket's queue
+    const until = Date.now() + 50;
+    while (Date.now() < until) {
+      // the relay thread would have read it by now, were it not paused
+    }
+    // the relayed (server) side of the client's connection: its receive queue
+    const ss = execFileSync('ss', ['-tnH', 'state', 'established', `( sport = :${client.remotePort} )`], {
+      encoding: 'utf8',
+    });
+    return Number(ss.trim().split(/\s+/)[0]);
+  });
+  t.equal(waiting, 1, 'the byte stayed in the socket while paused');
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(got, ['a', 'b'], 'relayed once unpaused');
+  client.end();
+  localPeer.end();
+  await outcome;
 });
 
 t.test('relayJoin held, then cancelled: the client is reset', async (t) => {

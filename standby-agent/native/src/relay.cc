@@ -7,9 +7,11 @@
 // JS hears of it through a thread-safe callback.
 // relayJoin also makes the connection to the local service here: a failover joins every restored
 // socket at once, and doing a thousand connects and socket wrappers on the JS thread took it
-// 350-450 ms, while the clients waited. A held join connects at once but leaves the client
-// socket alone until relayRelease: the failover's connects overlap its redirect, and its top-up
-// (repair mode on the client socket) never meets a relay read or write.
+// 350-450 ms, while the clients waited. A held join connects at once and passes the client's
+// queued request on, so the local service works on it while the failover redirects; its reply
+// waits until relayRelease (the failover's top-up is done, and the switch sends the client's
+// answers here). relayPause keeps the worker off every socket while the caller changes some in
+// repair mode (where a write would land in the receive queue).
 #include "relay.h"
 
 #include <arpa/inet.h>
@@ -76,7 +78,7 @@ struct Pair {
   bool join = false;
   bool connecting = false;
   bool joined = false;
-  bool held = false;  // connect, but do not touch the client socket until relayRelease
+  bool held = false;  // nothing is written to the client until relayRelease
   sockaddr_storage target{};
   socklen_t targetLen = 0;
   std::string error;
@@ -111,6 +113,8 @@ std::vector<Pair*> heldPairs;
 // set by relayRelease / relayCancel, acted on by the worker after the pairs added before them
 std::atomic<bool> releaseAsked{false};
 std::atomic<bool> cancelAsked{false};
+// held by the worker while it touches sockets; relayPause takes it to keep the worker off them
+std::mutex ioMu;
 
 int64_t NowEpochUs() {
   timespec ts{};
@@ -173,9 +177,10 @@ bool Pump(Pair* p, int s) {
 
 void Watch(Pair* p, int s) {
   if (p->hup[s]) return;
-  // read fd[s] only while nothing read from it waits; write to it while the other side's bytes wait
+  // read fd[s] only while nothing read from it waits; write to it while the other side's bytes
+  // wait; a held pair reads nothing from the local service
   uint32_t ev = 0;
-  if (!p->dir[s].sourceEof && p->dir[s].pending.empty()) ev |= EPOLLIN;
+  if (!p->dir[s].sourceEof && p->dir[s].pending.empty() && !(s == kLocal && p->held)) ev |= EPOLLIN;
   if (!p->dir[1 - s].pending.empty()) ev |= EPOLLOUT;
   if (p->registered[s] && ev == p->interest[s]) return;
   epoll_event e{};
@@ -241,12 +246,7 @@ void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
     p->joined = true;
     joinedCount.fetch_add(1);
     lastJoinedUs.store(NowEpochUs());
-    if (!p->held) {
-      Begin(p);
-    } else if (p->registered[kLocal]) {  // quiet until the release (EPOLLOUT would fire on and on)
-      epoll_ctl(epfd, EPOLL_CTL_DEL, p->fd[kLocal], nullptr);
-      p->registered[kLocal] = false;
-    }
+    Begin(p);
   } else {
     connectFailedCount.fetch_add(1);
   }
@@ -310,6 +310,7 @@ void Run() {
       if (errno == EINTR) continue;
       break;
     }
+    std::lock_guard<std::mutex> io(ioMu);
     for (int i = 0; i < n; i++) {
       if (events[i].data.ptr == nullptr) {  // the wake-up eventfd: new pairs, or stop
         uint64_t v;
@@ -350,9 +351,10 @@ void Run() {
               waitingConnect.erase(std::remove(waitingConnect.begin(), waitingConnect.end(), p),
                                    waitingConnect.end());
             } else if (p->connecting || !p->joined) {
-              continue;  // begins when its connect completes
-            } else {
-              Begin(p);
+              continue;  // relays both ways once its connect completes
+            } else if (Pump(p, kLocal)) {  // the reply may be in already (even its EOF)
+              Watch(p, kClient);
+              Watch(p, kLocal);
             }
             if (!p->error.empty()) {
               Finish(p);
@@ -390,8 +392,9 @@ void Run() {
         p->registered[end->side] = false;
         p->hup[end->side] = true;
       }
-      if (ok && (ev & (EPOLLIN | EPOLLHUP))) ok = Pump(p, end->side);
-      if (ok && (ev & (EPOLLOUT | EPOLLHUP))) ok = Pump(p, 1 - end->side);
+      // a held pair's reply stays with the local service (read at the release)
+      if (ok && (ev & (EPOLLIN | EPOLLHUP)) && !(p->held && end->side == kLocal)) ok = Pump(p, end->side);
+      if (ok && (ev & (EPOLLOUT | EPOLLHUP)) && !(p->held && end->side == kClient)) ok = Pump(p, 1 - end->side);
       if (ok) {
         Watch(p, kClient);
         Watch(p, kLocal);
@@ -612,6 +615,17 @@ Napi::Value Signal(const Napi::CallbackInfo& info, std::atomic<bool>& flag, cons
 }
 
 Napi::Value Release(const Napi::CallbackInfo& info) { return Signal(info, releaseAsked, "relayRelease"); }
+
+// relayPause(): returns once the worker is off every socket, and keeps it off until
+// relayUnpause() (call both from the same thread, always in pairs).
+Napi::Value Pause(const Napi::CallbackInfo& info) {
+  ioMu.lock();
+  return info.Env().Undefined();
+}
+Napi::Value Unpause(const Napi::CallbackInfo& info) {
+  ioMu.unlock();
+  return info.Env().Undefined();
+}
 Napi::Value Cancel(const Napi::CallbackInfo& info) { return Signal(info, cancelAsked, "relayCancel"); }
 
 // relayStats(): pairs being relayed, local connections made and failed by relayJoin, and when the
@@ -639,6 +653,8 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayJoin", Napi::Function::New(env, Join, "relayJoin"));
   exports.Set("relayStats", Napi::Function::New(env, Stats, "relayStats"));
   exports.Set("relayRelease", Napi::Function::New(env, Release, "relayRelease"));
+  exports.Set("relayPause", Napi::Function::New(env, Pause, "relayPause"));
+  exports.Set("relayUnpause", Napi::Function::New(env, Unpause, "relayUnpause"));
   exports.Set("relayCancel", Napi::Function::New(env, Cancel, "relayCancel"));
   env.AddCleanupHook([]() { Stop(); });
 }
