@@ -24,6 +24,8 @@ export interface VerdictSource {
   verdictsSince?(mark: number, nowMs: number): Verdict[];
   /** the MAC a client's frames came from on the mirror, when known */
   clientMac?(ip: string): string | undefined;
+  /** when the mirror last showed the service sending new bytes to a client (performance time) */
+  lastServiceDataMs?(): number | undefined;
 }
 
 /** What the agent needs from the controller (ControllerClient implements it). */
@@ -81,6 +83,7 @@ export class FailoverService {
     if (opts.heartbeat) {
       this.liveness = new LivenessMonitor({
         ...opts.heartbeat,
+        serviceDataAtMs: () => opts.tracker.lastServiceDataMs?.(),
         dpid: opts.dpid,
         servicePort: opts.servicePort,
         logger: opts.logger,

@@ -15,6 +15,8 @@ export interface LivenessOptions {
   timeoutMs?: number;
   /** consecutive misses = dead (default 2); with the defaults detection takes <= ~300 ms */
   misses?: number;
+  /** when the mirror last showed the service sending new bytes to a client (liveness-core.ts) */
+  serviceDataAtMs?: () => number | undefined;
   /** the service's switch port, to watch port-status events for */
   dpid?: string;
   servicePort?: number;
@@ -30,6 +32,7 @@ export class LivenessMonitor extends EventEmitter<{ dead: [DeadVerdict] }> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastResult: HeartbeatResult | undefined;
+  private warnedNeverAnswered = false;
   readonly intervalMs: number;
   readonly timeoutMs: number;
 
@@ -49,7 +52,7 @@ export class LivenessMonitor extends EventEmitter<{ dead: [DeadVerdict] }> {
       const result = await probe(this.opts.target, this.timeoutMs);
       if (!this.running) return;
       this.lastResult = result;
-      this.decide(this.core.heartbeat(result));
+      this.decide(this.core.heartbeat(result, this.opts.serviceDataAtMs?.()));
       const wait = Math.max(0, this.intervalMs - (performance.now() - started));
       this.timer = setTimeout(() => void tick(), wait);
     };
@@ -80,7 +83,7 @@ export class LivenessMonitor extends EventEmitter<{ dead: [DeadVerdict] }> {
   async probeNow(): Promise<HeartbeatResult> {
     const result = await probe(this.opts.target, this.timeoutMs);
     this.lastResult = result;
-    this.decide(this.core.heartbeat(result));
+    this.decide(this.core.heartbeat(result, this.opts.serviceDataAtMs?.()));
     return result;
   }
 
@@ -89,6 +92,13 @@ export class LivenessMonitor extends EventEmitter<{ dead: [DeadVerdict] }> {
   }
 
   private decide(verdict: LivenessVerdict | undefined): void {
+    if (this.core.neverAnswered && !this.warnedNeverAnswered) {
+      this.warnedNeverAnswered = true;
+      this.opts.logger?.warn(
+        { target: this.opts.target },
+        'heartbeats have never succeeded: they cannot declare the service dead (check --heartbeat)',
+      );
+    }
     if (verdict?.state !== 'dead') return;
     this.opts.logger?.warn({ liveness: verdict }, `service declared dead: ${verdict.reason}`);
     this.emit('dead', verdict);

@@ -183,6 +183,8 @@ export class ConnectionTable {
   private lastSweep = 0;
   /** counts deliveries of client bytes: a connection's clientDataMark is the count at its last */
   private dataCount = 0;
+  /** when a service last sent new bytes to a client (the table's clock), for liveness */
+  private serviceDataMs: number | undefined;
   /** client IP -> the source MAC its frames carried on the mirror (the client's, or its router's) */
   private readonly clientMacs = new Map<string, string>();
   readonly counters: TableCounters = {
@@ -539,6 +541,7 @@ export class ConnectionTable {
       from.bytes += len;
       from.nxt = u32(from.nxt + len);
       if (dir === 'toServer') conn.clientDataMark = ++this.dataCount;
+      else this.serviceDataMs = conn.lastSeenMs;
     }
     if (fin && !from.finSeen) {
       from.finSeen = true;
@@ -599,6 +602,12 @@ export class ConnectionTable {
     const out: Verdict[] = [];
     for (const c of this.all.values()) out.push(verdictFor(c, nowMs));
     return out;
+  }
+
+  /** When a service last sent new bytes (not retransmissions) to a client: its application is
+   *  alive then. The table's clock (performance time for a live capture). */
+  lastServiceDataMs(): number | undefined {
+    return this.serviceDataMs;
   }
 
   /** A mark to pass to verdictsSince: where the stream of client bytes stands now. */

@@ -304,3 +304,32 @@ t.test('verdictsSince: only the connections whose client sent bytes after the ma
   if (v.restorable) t.equal(v.params.recvQueue.toString(), REQ, 'with its new bytes to top up');
   t.same(tbl.verdictsSince(tbl.dataMark(), 2000), [], 'a new mark starts again');
 });
+
+t.test(
+  'lastServiceDataMs: when the service last sent new bytes (not ACKs, not retransmissions)',
+  async (t) => {
+    const conv = new Conversation();
+    conv.handshake();
+    const tbl = table();
+    feed(tbl, conv.frames, 1000);
+    t.equal(tbl.lastServiceDataMs(), undefined, 'a handshake carries no bytes');
+    const a = conv.frames.length;
+    conv.c(PSH | ACK, REQ);
+    feed(tbl, conv.frames.slice(a), 1100);
+    t.equal(tbl.lastServiceDataMs(), undefined, "the client's bytes do not count");
+    const b = conv.frames.length;
+    const reply = conv.s(PSH | ACK, REPLY);
+    feed(tbl, conv.frames.slice(b), 1200);
+    t.equal(tbl.lastServiceDataMs(), 1200, 'the reply');
+    feed(tbl, [reply], 1300);
+    t.equal(tbl.lastServiceDataMs(), 1200, 'its retransmission is not new');
+    const c = conv.frames.length;
+    conv.s(ACK);
+    feed(tbl, conv.frames.slice(c), 1400);
+    t.equal(
+      tbl.lastServiceDataMs(),
+      1200,
+      'a bare ACK (a kernel with a hung application sends those) is not',
+    );
+  },
+);

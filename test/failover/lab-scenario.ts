@@ -179,6 +179,8 @@ export async function buildScenario(lab: Lab, opts: { controller?: boolean } = {
 
 export interface AgentOptions {
   heartbeat?: boolean;
+  /** what the heartbeats ask for (default: the file, from the service's nginx) */
+  heartbeatUrl?: string;
   restore?: boolean;
   autoFailover?: boolean;
 }
@@ -206,7 +208,8 @@ export async function startAgent(s: Scenario, opts: AgentOptions = {}): Promise<
     '--local-service',
     '127.0.0.1:80',
   ];
-  if (opts.heartbeat !== false) args.push('--heartbeat', `http://${s.service.ip}${FILE}`);
+  if (opts.heartbeat !== false)
+    args.push('--heartbeat', opts.heartbeatUrl ?? `http://${s.service.ip}${FILE}`);
   else args.push('--no-heartbeat');
   if (opts.restore === false) args.push('--no-restore');
   if (opts.autoFailover === false) args.push('--no-auto-failover');

@@ -252,7 +252,9 @@ t.test('relayJoin held: the request goes on at once, the reply waits for the rel
   );
   restored.destroy();
   const local = await atService;
-  const first = await new Promise<string>((resolve) => local.once('data', (d: Buffer) => resolve(d.toString())));
+  const first = await new Promise<string>((resolve) =>
+    local.once('data', (d: Buffer) => resolve(d.toString())),
+  );
   t.equal(first, 'queued', 'the queued request reached the local service while held');
   const atLocal = collect(local);
   let early = '';
