@@ -1,5 +1,6 @@
 // The failover sequence: fence -> final snapshot -> take the address -> restore -> join (connect
-// to the local service, held) -> redirect -> top-up -> resume -> unmirror and reset the rest. The
+// to the local service, requests go on) -> redirect -> resume (replies go out) -> top-up (with
+// the relay paused) -> unmirror and reset the rest. The
 // order is the product: the service is fenced before anything else (no split brain), and no
 // client segment can reach the standby's stack before its socket exists (the redirect comes
 // after every restore). Each step is timed.
@@ -57,8 +58,10 @@ export interface FailoverDeps {
    *  service is made now, but nothing reads from or writes to the socket before beginResume()
    *  (the top-up may still append to it); the fd is the joiner's from here on */
   resume(fd: number, params: RestoreParams): void;
-  /** the prepared joins begin (bytes flow) */
+  /** the prepared joins begin: replies go to the clients */
   beginResume?(): void;
+  /** the failover is done with the restored fds (after the top-up): the joiner takes them */
+  handOverResumed?(): void;
   /** runs fn while nothing reads from or writes to the sockets being joined (the top-up) */
   whileJoinsPaused?<T>(fn: () => T): T;
   /** the prepared joins are dropped: their sockets closed */
@@ -328,10 +331,22 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     else for (const r of restored) deps.discard?.(r.fd);
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
-  // client bytes sent after the snapshot and before the redirect reached the fenced port and
+  // 7. the restored connections carry on against the local service: the switch sends their
+  // clients' answers here now (first: they are the point)
+  await step(
+    'resume',
+    () => {
+      deps.beginResume?.();
+      return restored.length;
+    },
+    (n) => `${n} joined to the local service`,
+  );
+
+  // 8. client bytes sent after the snapshot and before the redirect reached the fenced port and
   // were lost; the mirror saw them: append them now so those clients need not retransmit
   if (deps.topUp && restored.length > 0) {
     const topUp = deps.topUp;
+    // the joiner takes the fds over afterwards, whatever happens (see handOverResumed)
     await step(
       'top-up',
       async () => {
@@ -363,21 +378,11 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
         return { conns, bytes, settled };
       },
       (x) => `${x.bytes} bytes appended to ${x.conns} connections; ${x.settled}`,
-    );
-  }
+    ).finally(() => deps.handOverResumed?.());
+  } else deps.handOverResumed?.();
   deps.trackerDone?.();
 
-  // 7. the restored connections carry on against the local service (first: they are the point)
-  await step(
-    'resume',
-    () => {
-      deps.beginResume?.();
-      return restored.length;
-    },
-    (n) => `${n} joined to the local service`,
-  );
-
-  // 8. unmirror, and reset what could not be restored (so those clients reconnect at once, to
+  // 9. unmirror, and reset what could not be restored (so those clients reconnect at once, to
   // us), side by side
   const mirrorId = deps.mirrorId?.();
   const unmirrored = mirrorId

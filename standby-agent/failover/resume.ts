@@ -96,8 +96,8 @@ export class ServiceJoiner {
    * passes the client's queued request on, so the local service works on it meanwhile; nothing
    * is written to the client before begin(), and the thread keeps off the socket during
    * whilePaused(). One whose unfinished reply must be checked against the local service's
-   * (reply-prefix.ts) is wrapped and joined here at begin(). The fd stays the caller's until
-   * begin().
+   * (reply-prefix.ts) is wrapped and joined here at handOver(). The fd stays the caller's (open)
+   * until handOver().
    */
   prepare(fd: number, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
     const checking = replyPrefix !== undefined && (replyPrefix.length > 0 || (later?.length ?? 0) > 0);
@@ -129,10 +129,19 @@ export class ServiceJoiner {
     return this.relay ? this.relay.paused(fn) : fn();
   }
 
-  /** The prepared joins begin: the fds are the joiner's from here on. */
+  /** Replies go to the clients of the prepared joins on the relay thread. */
   begin(): void {
     if (this.held) this.relay?.release();
     this.held = false;
+  }
+
+  /**
+   * The caller is done with the prepared fds (the failover's top-up used them): the joiner takes
+   * them over, and joins the ones it wraps. Until now they stayed open, so their numbers could
+   * not be reused by another socket while the caller still used them.
+   */
+  handOver(): void {
+    this.begin();
     for (const p of this.prepared.splice(0)) p.begin();
     this.counts.lastHandOverAt = epochMs();
   }

@@ -254,6 +254,7 @@ export class FailoverService {
         resume: (fd, p) =>
           this.joiner.prepare(fd, `${p.remote.ip}:${p.remote.port}`, p.replyPrefix, p.replyExpected),
         beginResume: () => this.joiner.begin(),
+        handOverResumed: () => this.joiner.handOver(),
         whileJoinsPaused: (fn) => this.joiner.whilePaused(fn),
         cancelResume: () => this.joiner.cancel(),
         discard: (fd) => closeSync(fd),

@@ -107,6 +107,7 @@ function setup(
       calls.push(`join ${p.remote.port}`);
     },
     beginResume: () => calls.push('resume'),
+    handOverResumed: () => calls.push('hand over'),
     cancelResume: () => calls.push('cancel joins'),
     topUp: (_fd, restored, later) => {
       calls.push(`top-up ${restored.remote.port}`);
@@ -123,17 +124,18 @@ t.test('the steps run in the safe order and every connection is explained', asyn
   const { deps, calls } = setup({ failRestoreOf: 1002 });
   const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
   t.equal(r.outcome, 'completed');
-  t.same(calls.slice(0, 10), [
+  t.same(calls.slice(0, 11), [
     'port 0000000000000001 1 down',
     'snapshot',
     'take-address',
     'restore 2',
     'join 1001',
     'redirect 10.9.0.1 1->2 02:00:00:00:00:02',
+    'resume',
     'snapshot',
     'top-up 1001',
+    'hand over',
     'tracker done',
-    'resume',
   ]);
   t.ok(calls.indexOf('unmirror m1') > calls.indexOf('resume'), 'unmirror after resuming');
   t.equal(r.connections.find((c) => c.outcome === 'restored')?.topUpBytes, 18, 'top-up reported');
@@ -165,8 +167,8 @@ t.test('the steps run in the safe order and every connection is explained', asyn
       'restore',
       'join',
       'redirect',
-      'top-up',
       'resume',
+      'top-up',
       'unmirror',
       'reset',
     ],
