@@ -197,18 +197,21 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       );
       for (const c of hung)
         console.error(`[bench]   hung ${JSON.stringify({ ...c, report: byPort.get(c.localPorts[0]) })}`);
-      const kinds: Record<string, [number, number]> = {};
+      const kinds: Record<string, [number, number, number]> = {};
       for (const c of summary.connections) {
         const r = byPort.get(c.localPorts[0]);
         const k =
           `${r?.replyPrefixBytes !== undefined ? 'prefix ' : ''}${r?.replyGapFilled ? 'gap ' : ''}${r?.topUpBytes ? 'topup ' : ''}${r?.sendQueueBytes ? 'sendq ' : ''}${r?.recvQueueBytes ? 'recvq' : ''}` ||
           'plain';
-        kinds[k] ??= [0, 0];
+        kinds[k] ??= [0, 0, 0];
         const kk = kinds[k];
         kk[0]++;
         if (!isPreserved(c, summary.durationMs)) kk[1]++;
+        kk[2] = Math.max(kk[2], Math.round(stallOf(c)));
       }
-      console.error(`[bench]   [all, not preserved] by restore kind: ${JSON.stringify(kinds)}`);
+      console.error(
+        `[bench]   [all, not preserved, longest stall] by restore kind: ${JSON.stringify(kinds)}`,
+      );
       // when, after the kill, each connection had its last reply before the gap and its first
       // after (the clients' clock, aligned at "ready")
       const killAtClient = (clients.readyAtMs ?? 0) + (killedAt - clientsStartedAt);
@@ -236,6 +239,17 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
           `[bench]   ${name} link: ${(await h.exec('ip', ['-s', 'link', 'show', h.ifname])).stdout.replace(/\s+/g, ' ')}`,
         );
       console.error(`[bench]   softnet drops: ${softnetDrops() - softnetBefore}`);
+      // the standby's TCP: a full listen queue at the local service, and retransmissions
+      const nstat = (await s.standby.exec('nstat', ['-az'])).stdout
+        .split('\n')
+        .filter((l) =>
+          /ListenOverflows|ListenDrops|TCPTimeouts|RetransSegs|TCPLostRetransmit|TCPSynRetrans|LossProbe|FastRetrans|SlowStartRetrans|RetransFail|SpuriousRtx|DSACK|TCPSackRec|TCPRenoRec|TCPFullUndo|TCPPartialUndo|TCPLossUndo|TCPAbortOn/.test(
+            l,
+          ),
+        );
+      console.error(
+        `[bench]   standby TCP counters: ${nstat.map((l) => l.trim().replace(/\s+/g, ' ')).join(' | ')}`,
+      );
       // the switch reads each port through a packet socket: its drops (d) are frames OVS never saw
       const ss = execFileSync('ip', ['netns', 'exec', s.sw.ns, 'ss', '-0', '-a', '-m', '-p']).toString();
       console.error(`[bench]   switch packet sockets: ${ss.replace(/\s+/g, ' ')}`);
