@@ -254,9 +254,9 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await neighbours;
 
   // 4. restore
-  const restored: Array<{ fd: number; params: RestoreParams }> = [];
-  /** restored connections by client endpoint: their socket and their line in the report */
-  const byClient = new Map<string, { fd: number; params: RestoreParams; report: ConnectionReport }>();
+  const restored: Restored[] = [];
+  /** restored connections by client endpoint */
+  const byClient = new Map<string, Restored>();
   const restoreStart = performance.now();
   const outcomes = await step(
     'restore',
@@ -266,29 +266,16 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   const restoreMs = performance.now() - restoreStart;
   if (restorable.length > 0 && restoreMs > 0)
     report.summary.restoreRatePerSec = Math.round((restorable.length / restoreMs) * 1000);
+  // the restored connections' report lines are written once they are resumed: the clients wait
   outcomes.forEach((o, i) => {
     const p = restorable[i];
-    const base = {
-      client: endpoint(p.remote),
-      service: endpoint(p.local),
-      recvQueueBytes: p.recvQueue.length,
-      sendQueueBytes: p.sendQueue.length,
-      ...(p.replyPrefix ? { replyPrefixBytes: p.replyPrefix.length } : {}),
-      ...(p.replyExpected ? { replyGapFilled: true } : {}),
-    };
     if (o.ok) {
-      restored.push({ fd: o.fd, params: p });
-      const c: ConnectionReport = {
-        ...base,
-        outcome: 'restored',
-        code: 'restored',
-        reason: o.retried ? 'restored after clearing a lingering socket' : 'restored',
-      };
-      byClient.set(base.client, { fd: o.fd, params: p, report: c });
-      report.connections.push(c);
+      const r: Restored = { fd: o.fd, params: p, client: endpoint(p.remote), retried: o.retried };
+      restored.push(r);
+      byClient.set(r.client, r);
     } else {
       const c: ConnectionReport = {
-        ...base,
+        ...reportLine(p, endpoint(p.remote)),
         outcome: 'failed',
         code: o.error.code,
         step: o.error.step,
@@ -329,6 +316,13 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     // the restored sockets cannot be reached: they are closed (their clients reconnect)
     if (deps.cancelResume) deps.cancelResume();
     else for (const r of restored) deps.discard?.(r.fd);
+    for (const r of restored)
+      report.connections.push({
+        ...reportLine(r.params, r.client),
+        outcome: 'failed',
+        code: 'redirect-failed',
+        reason: 'restored, but the redirect failed: closed (its client reconnects)',
+      });
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
   // 7. the restored connections carry on against the local service: the switch sends their
@@ -364,10 +358,10 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
               if (n > 0) {
                 conns++;
                 bytes += n;
-                r.report.topUpBytes = n;
+                r.topUpBytes = n;
               }
             } catch (e) {
-              logger?.warn({ connection: r.report.client, err: (e as Error).message }, 'top-up failed');
+              logger?.warn({ connection: r.client, err: (e as Error).message }, 'top-up failed');
             }
           }
         };
@@ -381,6 +375,16 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     ).finally(() => deps.handOverResumed?.());
   } else deps.handOverResumed?.();
   deps.trackerDone?.();
+  for (const r of restored) {
+    const c: ConnectionReport = {
+      ...reportLine(r.params, r.client),
+      outcome: 'restored',
+      code: 'restored',
+      reason: r.retried ? 'restored after clearing a lingering socket' : 'restored',
+    };
+    if (r.topUpBytes) c.topUpBytes = r.topUpBytes;
+    report.connections.push(c);
+  }
 
   // 9. unmirror, and reset what could not be restored (so those clients reconnect at once, to
   // us), side by side
@@ -424,6 +428,28 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await Promise.all([unmirrored, resetDone]);
 
   return finish('completed');
+}
+
+/** A restored connection on its way back to service. */
+interface Restored {
+  fd: number;
+  params: RestoreParams;
+  /** the client's endpoint, as the report writes it */
+  client: string;
+  retried: boolean;
+  topUpBytes?: number;
+}
+
+/** What the report says of any connection it tried to restore. */
+function reportLine(p: RestoreParams, client: string) {
+  return {
+    client,
+    service: endpoint(p.local),
+    recvQueueBytes: p.recvQueue.length,
+    sendQueueBytes: p.sendQueue.length,
+    ...(p.replyPrefix ? { replyPrefixBytes: p.replyPrefix.length } : {}),
+    ...(p.replyExpected ? { replyGapFilled: true } : {}),
+  };
 }
 
 /** RST requests in flight to the controller at once */

@@ -155,9 +155,15 @@ export function restoreConnection(params: RestoreParams): net.Socket {
  * caches are warm when a failover restores many connections at once (the first cold batch of
  * 1,000 takes about twice as long). Returns how many were created; never throws.
  */
+/** descriptor table slots reserved at start (see the addon's reserveFds) */
+export const RESERVED_FDS = 32768;
+
 export function warmUpRestore(n = 1024): number {
   try {
     const addon = loadRepairAddon();
+    // a failover holds about three descriptors per connection for a moment (restored socket, the
+    // relay's copy, the local service connection): the table is grown now, not then
+    addon.reserveFds(RESERVED_FDS);
     const specs: RepairSpec[] = [];
     for (let i = 0; i < n; i++) {
       specs.push({

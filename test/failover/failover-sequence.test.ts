@@ -205,5 +205,10 @@ t.test('the redirect fails: the prepared joins are dropped, nothing is resumed',
   t.match(r.error, /redirect failed after restoring/);
   t.equal(calls.at(-1), 'cancel joins', 'the joins made while the redirect was under way are dropped');
   t.notOk(calls.includes('resume'), 'no bytes flow to the local service');
+  t.match(
+    r.connections.find((c) => c.client === '10.9.0.10:1001'),
+    { outcome: 'failed', code: 'redirect-failed' },
+    'the restored connection is still explained',
+  );
   t.match(r.steps.at(-1), { name: 'redirect', ok: false });
 });
