@@ -179,6 +179,8 @@ const MATCH_FIELDS: [keyof FlowMatch, string][] = [
   ['ethType', 'eth_type'],
   ['ipProto', 'ip_proto'],
   ['ipv4Dst', 'ipv4_dst'],
+  ['tcpSrc', 'tcp_src'],
+  ['tcpDst', 'tcp_dst'],
   ['arpTpa', 'arp_tpa'],
 ];
 
@@ -206,7 +208,8 @@ function fromMatch(match: Match): { match: FlowMatch; unknown: string[] } {
     }
     const [key] = known;
     const v = f.value;
-    if (key === 'inPort' || key === 'ethType' || key === 'ipProto') out[key] = Number(v);
+    if (key === 'inPort' || key === 'ethType' || key === 'ipProto' || key === 'tcpSrc' || key === 'tcpDst')
+      out[key] = Number(v);
     else out[key] = String(v).toLowerCase();
   }
   return { match: out, unknown };

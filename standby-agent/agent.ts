@@ -82,7 +82,7 @@ export class Agent {
       loadRepairAddon().sendFrame(iface, barrierFrame(mac, ip, token));
     });
     this.barrier = barrier;
-    this.pipeline.onBarrier = (token) => barrier.seen(token);
+    this.pipeline.onBarrier = (token, echoed) => barrier.seen(token, echoed);
     return warm;
   }
 

@@ -4,7 +4,8 @@
 // per packet; the table copies whatever it keeps.
 import { performance } from 'node:perf_hooks';
 import type { CapturedFrame } from './capture/pcap-file.js';
-import { BARRIER_PORT, isBarrier } from './capture/barrier.js';
+import { BARRIER_PORT } from '../controller/packets/barrier-marker.js';
+import { isBarrier, isEcho } from './capture/barrier.js';
 import { type DecodeReason, decodeInto, TcpSegment } from './decode/frame.js';
 import type { ConnectionTable } from './tracking/connection-table.js';
 
@@ -13,8 +14,9 @@ export class Pipeline {
   readonly skipped: Partial<Record<DecodeReason, number>> = {};
   /** frames whose processing threw (a bug, counted rather than fatal) */
   agentErrors = 0;
-  /** a capture barrier's marker went by (capture/barrier.ts): its token */
-  onBarrier: ((token: number) => void) | undefined;
+  /** a capture barrier's marker went by (capture/barrier.ts): its token, and whether it is the
+   *  switch's echo */
+  onBarrier: ((token: number, echoed: boolean) => void) | undefined;
   private readonly seg = new TcpSegment();
 
   constructor(
@@ -36,7 +38,7 @@ export class Pipeline {
       return;
     }
     if (this.seg.srcPort === BARRIER_PORT && isBarrier(this.seg)) {
-      this.onBarrier?.(this.seg.seq);
+      this.onBarrier?.(this.seg.seq, isEcho(this.seg));
       return;
     }
     try {

@@ -4,7 +4,7 @@
 import { InvalidRequestError, type Mirror, type MirrorSpec, NotFoundError } from '../facade.js';
 import { cookieKindOf } from '../flows/cookies.js';
 import type { FlowSpec } from '../flows/flow-spec.js';
-import { mirrorIngressFlow } from '../flows/mirror-flows.js';
+import { barrierEchoFlows, mirrorIngressFlow } from '../flows/mirror-flows.js';
 import type { MirrorPorts } from '../flows/mirror-outputs.js';
 import { PRIORITY, TABLE_INGRESS } from '../flows/pipeline.js';
 import type { WireFlowStats } from '../of-wire.js';
@@ -52,7 +52,10 @@ export class MirrorApp {
   remove(id: string): { mirror: Mirror; flows: FlowSpec[] } {
     const mirror = this.get(id);
     this.mirrors.delete(id);
-    return { mirror, flows: MirrorApp.flows(mirror) };
+    // the barrier echo stays while another mirror has the same target
+    const shared = this.list().some((m) => m.dpid === mirror.dpid && m.targetPort === mirror.targetPort);
+    const flows = MirrorApp.flows(mirror);
+    return { mirror, flows: shared ? flows.slice(0, 1) : flows };
   }
 
   /** Undo of add() when installing failed. */
@@ -60,8 +63,12 @@ export class MirrorApp {
     this.mirrors.delete(id);
   }
 
+  /** The ingress flow first, then the target's barrier echo. */
   static flows(m: Mirror): FlowSpec[] {
-    return [mirrorIngressFlow(BigInt(m.id.slice(1)), m.sourcePort, m.targetPort)];
+    return [
+      mirrorIngressFlow(BigInt(m.id.slice(1)), m.sourcePort, m.targetPort),
+      ...barrierEchoFlows(m.targetPort),
+    ];
   }
 
   /** Re-creates mirrors from flows found on a switch (a restarted controller keeps them). */

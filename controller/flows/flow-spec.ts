@@ -7,6 +7,8 @@ export interface FlowMatch {
   ethSrc?: string;
   ethType?: number;
   ipProto?: number;
+  tcpSrc?: number;
+  tcpDst?: number;
   ipv4Dst?: string;
   arpTpa?: string;
 }

@@ -26,6 +26,8 @@ export function flowInfo(f: WireFlowStats): FlowInfo {
   if (m.ethType !== undefined) match.eth_type = `0x${m.ethType.toString(16).padStart(4, '0')}`;
   if (m.ipProto !== undefined) match.ip_proto = String(m.ipProto);
   if (m.ipv4Dst !== undefined) match.ipv4_dst = m.ipv4Dst;
+  if (m.tcpSrc !== undefined) match.tcp_src = String(m.tcpSrc);
+  if (m.tcpDst !== undefined) match.tcp_dst = String(m.tcpDst);
   if (m.arpTpa !== undefined) match.arp_tpa = m.arpTpa;
   for (const u of f.unknownFields) match[u] = '?';
   const actions = f.apply.map(actionText);

@@ -1,6 +1,9 @@
-// Table 0 flow for the ingress half of a mirror: copy what the mirrored port receives.
+// Table 0 flows of a mirror: the ingress half (copy what the mirrored port receives), and the
+// echo of the target's capture-barrier markers.
+import { OFPP } from '../of-wire.js';
+import { BARRIER_ECHO_MAC, BARRIER_PORT } from '../packets/barrier-marker.js';
 import { cookieFor } from './cookies.js';
-import type { FlowSpec } from './flow-spec.js';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, type FlowSpec } from './flow-spec.js';
 import { PRIORITY, TABLE_FORWARDING, TABLE_INGRESS } from './pipeline.js';
 
 export function mirrorIngressFlow(mirrorNo: bigint, sourcePort: number, targetPort: number): FlowSpec {
@@ -12,4 +15,24 @@ export function mirrorIngressFlow(mirrorNo: bigint, sourcePort: number, targetPo
     apply: [{ type: 'output', port: targetPort }],
     gotoTable: TABLE_FORWARDING,
   };
+}
+
+/**
+ * Sends the mirror target's capture-barrier markers (packets/barrier-marker.ts) back out of the
+ * port they came in by, addressed to BARRIER_ECHO_MAC. A
+ * marker the standby sends out then comes back in behind every frame the switch had forwarded to
+ * it, by the same path (the kernel's receive backlog included): when its capture sees it come
+ * back, it has seen all of those. Shared by every mirror to the same target (one cookie).
+ */
+export function barrierEchoFlows(targetPort: number): FlowSpec[] {
+  return [ETH_TYPE_IPV4, ETH_TYPE_IPV6].map((ethType) => ({
+    tableId: TABLE_INGRESS,
+    priority: PRIORITY.barrierEcho,
+    cookie: cookieFor('mirror'),
+    match: { inPort: targetPort, ethType, ipProto: 6, tcpSrc: BARRIER_PORT, tcpDst: BARRIER_PORT },
+    apply: [
+      { type: 'set_eth_dst', mac: BARRIER_ECHO_MAC },
+      { type: 'output', port: OFPP.IN_PORT },
+    ],
+  }));
 }

@@ -1,6 +1,7 @@
 // The two-table pipeline every switch gets.
 //
-// Table 0 (ingress policy): redirects (priority 300) send a service IP's traffic and ARP to
+// Table 0 (ingress policy): a mirror target's capture-barrier markers go back out of it (400);
+// redirects (priority 300) send a service IP's traffic and ARP to
 // another port; mirror-ingress flows (priority 200) copy everything a mirrored port receives to
 // the mirror target and continue to table 1; the default (priority 0) continues to table 1.
 // Table 1 (forwarding): learnt L2 flows (priority 100, in_port + eth_dst) and the table-miss
@@ -14,6 +15,7 @@ export const TABLE_INGRESS = 0;
 export const TABLE_FORWARDING = 1;
 
 export const PRIORITY = {
+  barrierEcho: 400,
   redirect: 300,
   mirrorIngress: 200,
   learnt: 100,

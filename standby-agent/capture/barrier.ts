@@ -1,30 +1,16 @@
 // The capture barrier: proof that the capture has caught up. The agent sends a marker frame out
-// of its capture interface; libpcap sees outgoing frames in the same ring as incoming ones, in
-// order, so once the pipeline reports the marker, every frame the interface received before it
-// was sent has been tracked. The failover takes its snapshots behind a barrier instead of
-// sleeping a fixed time: the wait is as long as the capture's real lag, a few ms when it keeps
-// up, and a lagging capture is waited for rather than silently cut off.
-import { buildTcpRst } from '../../controller/packets/tcp-rst.js';
+// of its capture interface (controller/packets/barrier-marker.ts); the switch's mirror flows send
+// it straight back, behind every frame the switch had forwarded to this port, by the same path
+// into the capture ring. Once the pipeline reports the echo, every one of those frames has been
+// tracked. The failover takes its snapshots behind a barrier instead of sleeping a fixed time:
+// the wait is as long as the capture's real lag, and a lagging capture is waited for rather
+// than cut off. (The agent's own outgoing copy is not enough: it enters the ring at once, ahead
+// of frames still in the kernel's receive backlog, which a loaded machine drains late: one
+// snapshot that trusted it missed the service's last replies of 226 connections.)
+import { BARRIER_ECHO_MAC, BARRIER_PORT, barrierFrame } from '../../controller/packets/barrier-marker.js';
 import { TCP_RST, type TcpSegment } from '../decode/frame.js';
 
-/** The marker: a RST from the service address to itself, port 9 (discard) to port 9. */
-export const BARRIER_PORT = 9;
-
-/**
- * The marker frame, addressed to the interface's own MAC: a switch never sends a frame back
- * out of the port it came in by, so it goes no further. Its sequence number is the token.
- */
-export function barrierFrame(mac: string, ip: string, token: number): Buffer {
-  return buildTcpRst({
-    srcMac: mac,
-    dstMac: mac,
-    srcIp: ip,
-    dstIp: ip,
-    srcPort: BARRIER_PORT,
-    dstPort: BARRIER_PORT,
-    seq: token >>> 0,
-  });
-}
+export { barrierFrame };
 
 /** Whether a decoded segment is a barrier marker (no real connection uses port 9 to itself). */
 export function isBarrier(seg: TcpSegment): boolean {
@@ -35,6 +21,13 @@ export function isBarrier(seg: TcpSegment): boolean {
     seg.src4 === seg.dst4 &&
     seg.src6 === seg.dst6
   );
+}
+
+const ECHO_MAC = Buffer.from(BARRIER_ECHO_MAC.split(':').map((h) => Number.parseInt(h, 16)));
+
+/** Whether a marker is the switch's echo (its destination rewritten), not the agent's own copy. */
+export function isEcho(seg: TcpSegment): boolean {
+  return seg.frame.compare(ECHO_MAC, 0, 6, seg.ethStart, seg.ethStart + 6) === 0;
 }
 
 export interface BarrierResult {
@@ -48,12 +41,18 @@ export interface BarrierResult {
 export class CaptureBarrier {
   private nextToken = (Math.random() * 0xffffffff) >>> 0;
   private readonly waiting = new Map<number, () => void>();
+  /** tokens whose own copy went by (for the report of a barrier that was not echoed) */
+  private readonly ownCopies = new Set<number>();
 
   /** `send` puts one marker out (the addon's sendFrame on the capture interface) */
   constructor(private readonly send: (token: number) => void) {}
 
-  /** The pipeline saw a marker. */
-  seen(token: number): void {
+  /** The pipeline saw a marker: the agent's own copy, or the switch's echo. */
+  seen(token: number, echoed: boolean): void {
+    if (!echoed) {
+      this.ownCopies.add(token >>> 0);
+      return;
+    }
     const done = this.waiting.get(token >>> 0);
     if (done) {
       this.waiting.delete(token >>> 0);
@@ -87,6 +86,14 @@ export class CaptureBarrier {
     const ok = await seen;
     clearTimeout(timer);
     this.waiting.delete(token);
-    return { ok, ms: elapsed() };
+    const own = this.ownCopies.delete(token);
+    if (ok) return { ok, ms: elapsed() };
+    return {
+      ok,
+      ms: elapsed(),
+      error: own
+        ? 'the switch did not send the marker back (no echo flow for this port?)'
+        : 'the marker was not captured',
+    };
   }
 }

@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HeartbeatTarget } from '../liveness/heartbeat.js';
+import type { BarrierResult } from '../capture/barrier.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
 import { closeSync } from 'node:fs';
 import { loadRepairAddon } from '../restore/repair-addon.js';
@@ -77,6 +78,9 @@ export class FailoverService {
   state: FailoverState = 'standby';
   private stopped = false;
   private mirrorRetry: NodeJS.Timeout | undefined;
+  /** the capture barrier's first try, once mirrored: unless the switch echoed it, snapshots wait
+   *  a fixed settleMs instead (a barrier that never passes would cost its timeout twice) */
+  private barrierCheck: BarrierResult | undefined;
 
   constructor(private readonly opts: FailoverServiceOptions) {
     this.joiner = new ServiceJoiner(opts.localService, opts.logger);
@@ -132,6 +136,7 @@ export class FailoverService {
         { mirror: m.id },
         `mirroring switch ${opts.dpid} port ${opts.servicePort} to port ${opts.standbyPort}`,
       );
+      void this.checkBarrier();
     } catch (e) {
       opts.logger?.error(
         { err: (e as Error).message },
@@ -139,6 +144,19 @@ export class FailoverService {
       );
       if (!this.stopped) this.mirrorRetry = setTimeout(() => void this.ensureMirror(), 1000);
     }
+  }
+
+  private async checkBarrier(): Promise<void> {
+    const { opts } = this;
+    if (!opts.drainCapture) return;
+    const r = await opts.drainCapture();
+    this.barrierCheck = r;
+    if (r.ok) opts.logger?.info({ barrier: r }, `capture barrier echoed by the switch in ${r.ms} ms`);
+    else
+      opts.logger?.warn(
+        { barrier: r },
+        `capture barrier not passed (${r.error ?? 'timeout'}): failover snapshots will wait a fixed time`,
+      );
   }
 
   stop(): void {
@@ -155,6 +173,7 @@ export class FailoverService {
     liveness: unknown;
     lastHeartbeat: unknown;
     resumed: JoinStats;
+    captureBarrier?: BarrierResult;
     lastFailover?: { id: number; outcome: string; startedAt: string };
   } {
     const r = this.last;
@@ -164,6 +183,7 @@ export class FailoverService {
       liveness: this.liveness?.core.verdict() ?? 'no heartbeat',
       lastHeartbeat: this.liveness?.lastHeartbeat(),
       resumed: { ...this.joiner.stats },
+      captureBarrier: this.barrierCheck,
       lastFailover: r ? { id: r.id, outcome: r.outcome, startedAt: r.startedAt } : undefined,
     };
   }
@@ -240,7 +260,7 @@ export class FailoverService {
             ? tracker.verdictsSince(mark, performance.now())
             : [...tracker.verdicts(performance.now())];
         },
-        drainCapture: restoreEnabled ? opts.drainCapture : undefined,
+        drainCapture: restoreEnabled && this.barrierCheck?.ok ? opts.drainCapture : undefined,
         takeAddress: () => takeAddress(opts.serviceIp, iface),
         warmNeighbours: (ips: string[]) =>
           setNeighbours(

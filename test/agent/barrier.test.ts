@@ -2,7 +2,8 @@
 // the pipeline hands markers over instead of tracking them, and a barrier resolves when its own
 // token comes back, not on another, and says so when it cannot pass.
 import t from 'tap';
-import { barrierFrame, CaptureBarrier, isBarrier } from '../../standby-agent/capture/barrier.js';
+import { BARRIER_ECHO_MAC } from '../../controller/packets/barrier-marker.js';
+import { barrierFrame, CaptureBarrier, isBarrier, isEcho } from '../../standby-agent/capture/barrier.js';
 import { decodeInto, TcpSegment } from '../../standby-agent/decode/frame.js';
 import { Pipeline } from '../../standby-agent/pipeline.js';
 import { ConnectionTable } from '../../standby-agent/tracking/connection-table.js';
@@ -18,6 +19,11 @@ t.test('the marker decodes as a barrier with its token; a real RST does not', as
     t.ok(isBarrier(seg), `${ip}: a barrier`);
     t.equal(seg.seq, 0xfedcba98, 'the token is its sequence number');
     t.equal(f.subarray(0, 6).toString('hex'), '020000000002', 'addressed to the interface itself');
+    t.notOk(isEcho(seg), "the agent's own copy");
+    const echo = Buffer.from(f);
+    Buffer.from(BARRIER_ECHO_MAC.replaceAll(':', ''), 'hex').copy(echo, 0);
+    decodeInto(seg, echo, 0, echo.length);
+    t.ok(isBarrier(seg) && isEcho(seg), "the switch's echo (its destination rewritten)");
   }
   const seg = new TcpSegment();
   const rst = buildTcpRst({
@@ -36,27 +42,42 @@ t.test('the marker decodes as a barrier with its token; a real RST does not', as
 t.test('the pipeline hands markers to onBarrier and does not track them', async (t) => {
   const table = new ConnectionTable({ services: [{ ip: '10.9.0.1', port: 80 }] });
   const p = new Pipeline(table);
-  const seen: number[] = [];
-  p.onBarrier = (token) => seen.push(token);
+  const seen: Array<[number, boolean]> = [];
+  p.onBarrier = (token, echoed) => seen.push([token, echoed]);
   const f = barrierFrame(MAC, '10.9.0.1', 7);
   p.onBytes(f, 0, f.length, 0);
-  t.same(seen, [7]);
+  Buffer.from(BARRIER_ECHO_MAC.replaceAll(':', ''), 'hex').copy(f, 0);
+  p.onBytes(f, 0, f.length, 0);
+  t.same(seen, [
+    [7, false],
+    [7, true],
+  ]);
   t.equal(table.size, 0);
 });
 
-t.test('a barrier passes on its own token only, and times out otherwise', async (t) => {
+t.test("a barrier passes on its own token's echo only, and times out otherwise", async (t) => {
   const sent: number[] = [];
   const b = new CaptureBarrier((token) => sent.push(token));
   const first = b.pass(200, 0);
   await new Promise((r) => setTimeout(r, 5));
-  b.seen((sent[0] + 1) >>> 0); // someone else's marker
-  b.seen(sent[0]);
+  b.seen((sent[0] + 1) >>> 0, true); // someone else's marker
+  b.seen(sent[0], false); // our own copy: not yet
+  let passed = false;
+  void first.then(() => {
+    passed = true;
+  });
+  await new Promise((r) => setTimeout(r, 5));
+  t.notOk(passed, 'our own copy alone does not pass it');
+  b.seen(sent[0], true);
   const r = await first;
   t.equal(r.ok, true);
   t.ok(r.ms < 200, `passed in ${r.ms} ms`);
-  const late = await b.pass(30, 0);
-  t.equal(late.ok, false, 'a marker that never comes back: not passed');
+  const notEchoed = b.pass(30, 0);
+  b.seen(sent[1], false);
+  const late = await notEchoed;
+  t.match(late, { ok: false, error: /did not send the marker back/ }, 'not echoed: says so');
   t.ok(late.ms >= 29, 'after the timeout');
+  t.match(await b.pass(30, 0), { ok: false, error: /not captured/ }, 'not even our copy: says that');
   t.not(sent[1], sent[0], 'each barrier has its own token');
   const broken = new CaptureBarrier(() => {
     throw new Error('sendFrame: eth9: No such device');

@@ -168,35 +168,39 @@ setTimeout(() => s.end(), 60000);`,
   t.equal(code, 0, 'clean shutdown on SIGTERM');
 });
 
-t.test('a capture barrier: the marker frame comes back through libpcap, and is not tracked', async (t) => {
-  const out = execFileSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      NS_SVC,
-      process.execPath,
-      '--import',
-      'tsx',
-      join(root, 'test/agent/fixtures/barrier-probe.ts'),
-      V_SVC,
-      SVC_IP,
-      '8080',
-    ],
-    { cwd: root, encoding: 'utf8', timeout: 30_000 },
-  );
-  const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
-    results: Array<{ ok: boolean; ms: number }>;
-    frames: number;
-    tracked: number;
-    stopped: { ok: boolean; error?: string };
-  };
-  t.equal(r.results.length, 5);
-  t.ok(
-    r.results.every((x) => x.ok),
-    `every barrier passed (${r.results.map((x) => x.ms).join(', ')} ms)`,
-  );
-  t.ok(r.frames >= 5, 'the markers went through the pipeline');
-  t.equal(r.tracked, 0, 'no connection was made of them');
-  t.same(r.stopped, { ok: false, ms: 0, error: 'not capturing' }, 'no capture: said at once, no wait');
-});
+t.test(
+  'a capture barrier: the marker goes through libpcap, untracked; without an echo it does not pass',
+  async (t) => {
+    const out = execFileSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        NS_SVC,
+        process.execPath,
+        '--import',
+        'tsx',
+        join(root, 'test/agent/fixtures/barrier-probe.ts'),
+        V_SVC,
+        SVC_IP,
+        '8080',
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 30_000 },
+    );
+    const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+      results: Array<{ ok: boolean; ms: number; error?: string }>;
+      frames: number;
+      tracked: number;
+      stopped: { ok: boolean; error?: string };
+    };
+    t.equal(r.results.length, 5);
+    // no switch here to send them back: each marker's own copy came through libpcap, no echo
+    t.ok(
+      r.results.every((x) => !x.ok && /did not send the marker back/.test(x.error ?? '')),
+      `no barrier passed without an echo: ${JSON.stringify(r.results[0])}`,
+    );
+    t.ok(r.frames >= 5, 'the markers went through the pipeline');
+    t.equal(r.tracked, 0, 'no connection was made of them');
+    t.same(r.stopped, { ok: false, ms: 0, error: 'not capturing' }, 'no capture: said at once, no wait');
+  },
+);

@@ -71,7 +71,7 @@ t.test('reconnect, controller restart and vswitchd restart keep the desired flow
   });
   await h1.exec('ping', ['-c', '2', '-i', '0.2', '-W', '2', h2.ip]);
   const before = await ourFlows(sw);
-  t.equal(before.length, 5, 'pipeline (2) + mirror (1) + redirect (2) flows');
+  t.equal(before.length, 7, 'pipeline (2) + mirror (1 + 2 barrier echoes) + redirect (2) flows');
 
   // 1. reconnect with a stale flow of ours and a foreign flow on the switch
   await sw.addFlow('cookie=0x4e53010000000000,table=3,priority=7,actions=drop');

@@ -32,6 +32,13 @@ t.test(
     t.equal(report.outcome, 'completed', `failover completed: ${report.error ?? ''}`);
     t.equal(report.trigger.kind, 'liveness', 'triggered by the liveness monitor');
     t.comment(`steps: ${report.steps.map((x) => `${x.name} ${x.durationMs}ms`).join(', ')}`);
+    // the snapshots waited behind a capture barrier the switch echoed (not a fixed sleep)
+    for (const name of ['snapshot', 'top-up'])
+      t.match(
+        report.steps.find((x) => x.name === name)?.detail,
+        /capture caught up in/,
+        `${name}: behind the barrier`,
+      );
     t.equal(summary.connections.length, 20);
     for (const c of summary.connections) {
       t.equal(c.localPorts.length, 1, `client ${c.index}: one socket, never replaced`);
