@@ -141,7 +141,7 @@ export class ServiceJoiner {
    * not be reused by another socket while the caller still used them.
    */
   handOver(): void {
-    this.begin();
+    this.begin(); // if not already
     for (const p of this.prepared.splice(0)) p.begin();
     this.counts.lastHandOverAt = epochMs();
   }

@@ -131,11 +131,11 @@ t.test('the steps run in the safe order and every connection is explained', asyn
     'restore 2',
     'join 1001',
     'redirect 10.9.0.1 1->2 02:00:00:00:00:02',
-    'resume',
     'snapshot',
     'top-up 1001',
-    'hand over',
     'tracker done',
+    'resume',
+    'hand over',
   ]);
   t.ok(calls.indexOf('unmirror m1') > calls.indexOf('resume'), 'unmirror after resuming');
   t.equal(r.connections.find((c) => c.outcome === 'restored')?.topUpBytes, 18, 'top-up reported');
@@ -167,8 +167,8 @@ t.test('the steps run in the safe order and every connection is explained', asyn
       'restore',
       'join',
       'redirect',
-      'resume',
       'top-up',
+      'resume',
       'unmirror',
       'reset',
     ],
