@@ -141,8 +141,10 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     const killedAt = performance.now();
     const killedEpochMs = Date.now();
     if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${killedEpochMs / 1000}`);
-    clients.mark();
     await killServiceNode(s);
+    // the mark comes once the link is down: a reply the clients get after it is the standby's
+    // (marked before, the dying service's last replies would count as the gap's end)
+    clients.mark();
     let report: FailoverReport | undefined;
     try {
       report = await waitForReport(s, 30_000);
@@ -345,8 +347,8 @@ async function runMechanics(n: number): Promise<Row> {
     await clients.ready;
     await sleep(Number(values['warmup-ms']));
     // the service node dies: link first, then the process (silently: its sockets in repair mode)
-    clients.mark();
     await service.exec('ip', ['link', 'set', service.ifname, 'down']);
+    clients.mark();
     const dumpedAt = performance.now();
     const { states } = await svc.call<{ states: unknown[] }>({ op: 'dump-all' });
     await svc.call({ op: 'exit' });

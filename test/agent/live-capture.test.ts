@@ -22,6 +22,16 @@ const dir = mkdtempSync(join(tmpdir(), 'nonstop-live-'));
 const sock = join(dir, 'agent.sock');
 const procs: ChildProcess[] = [];
 
+/** `ip` arguments that run a TypeScript file of this repository inside a namespace. */
+const tsxInNs = (ns: string, file: string) => [
+  'netns',
+  'exec',
+  ns,
+  process.execPath,
+  '--import',
+  'tsx',
+  join(root, file),
+];
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'pipe' });
 const quiet = (cmd: string, args: string[]) => {
   try {
@@ -98,13 +108,7 @@ t.test('live capture on a veth sees a real HTTP keep-alive exchange', async (t) 
   const agent = spawn(
     'ip',
     [
-      'netns',
-      'exec',
-      NS_SVC,
-      process.execPath,
-      '--import',
-      'tsx',
-      join(root, 'standby-agent/cli.ts'),
+      ...tsxInNs(NS_SVC, 'standby-agent/cli.ts'),
       '--iface',
       V_SVC,
       '--service',
@@ -173,18 +177,7 @@ t.test(
   async (t) => {
     const out = execFileSync(
       'ip',
-      [
-        'netns',
-        'exec',
-        NS_SVC,
-        process.execPath,
-        '--import',
-        'tsx',
-        join(root, 'test/agent/fixtures/barrier-probe.ts'),
-        V_SVC,
-        SVC_IP,
-        '8080',
-      ],
+      [...tsxInNs(NS_SVC, 'test/agent/fixtures/barrier-probe.ts'), V_SVC, SVC_IP, '8080'],
       { cwd: root, encoding: 'utf8', timeout: 30_000 },
     );
     const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {

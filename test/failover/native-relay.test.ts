@@ -20,6 +20,24 @@ function collect(s: net.Socket): Promise<{ data: Buffer; error?: string }> {
   });
 }
 
+/** What each client got back from an echo service for `ping <its index>` (sent here if `send`). */
+function echoes(clients: net.Socket[], send: boolean): Promise<string[]> {
+  return Promise.all(
+    clients.map(
+      (c, i) =>
+        new Promise<string>((resolve) => {
+          let got = '';
+          c.setEncoding('utf8');
+          c.on('data', (d: string) => {
+            got += d;
+            if (got.length >= `ping ${i}`.length) resolve(got);
+          });
+          if (send) c.write(`ping ${i}`);
+        }),
+    ),
+  );
+}
+
 /** Two connected pairs whose inner ends are relayed: [client, local service side, ended]. */
 async function relayed(toClientFirst = Buffer.alloc(0), before?: (c: net.Socket) => Promise<void>) {
   const [client, restored] = await pair(true);
@@ -96,20 +114,7 @@ t.test('500 pairs at once, each an echo', async (t) => {
     joiner.join(restored, `c${i}`);
     clients.push(client);
   }
-  const answers = await Promise.all(
-    clients.map(
-      (c, i) =>
-        new Promise<string>((resolve) => {
-          let got = '';
-          c.setEncoding('utf8');
-          c.on('data', (d: string) => {
-            got += d;
-            if (got.length >= `ping ${i}`.length) resolve(got);
-          });
-          c.write(`ping ${i}`);
-        }),
-    ),
-  );
+  const answers = await echoes(clients, true);
   t.ok(
     answers.every((a, i) => a === `ping ${i}`),
     'every pair echoed its own bytes',
@@ -127,17 +132,26 @@ t.test('500 pairs at once, each an echo', async (t) => {
   t.equal(joiner.relayed, 0, 'the relay let go of them');
 });
 
-/** `restored` joined by the relay thread to a connection it makes to 127.0.0.1:port. */
-function joined(restored: net.Socket, port: number) {
+/**
+ * `restored` joined by the relay thread to a connection it makes to 127.0.0.1:port (held until
+ * release: `hold`). The relay holds its own duplicate: ours is closed here (that sends nothing),
+ * unless `keepOurs`.
+ */
+function joined(restored: net.Socket, port: number, opts: { hold?: boolean; keepOurs?: boolean } = {}) {
   const alive = setInterval(() => {}, 1000);
   const outcome = new Promise<RelayOutcome>((resolve) =>
-    NativeRelay.shared().join(fdOf(restored), '127.0.0.1', port, (o) => {
-      clearInterval(alive);
-      resolve(o);
-    }),
+    NativeRelay.shared().join(
+      fdOf(restored),
+      '127.0.0.1',
+      port,
+      (o) => {
+        clearInterval(alive);
+        resolve(o);
+      },
+      opts.hold,
+    ),
   );
-  // the relay holds its own duplicate: this closes only ours, and sends nothing
-  restored.destroy();
+  if (!opts.keepOurs) restored.destroy();
   return outcome;
 }
 
@@ -203,19 +217,7 @@ t.test('relayJoin: 400 joins at once, beyond the connects the relay makes at a t
     clients.push(client);
     outcomes.push(joined(restored, port));
   }
-  const answers = await Promise.all(
-    clients.map(
-      (c, i) =>
-        new Promise<string>((resolve) => {
-          let got = '';
-          c.setEncoding('utf8');
-          c.on('data', (d: string) => {
-            got += d;
-            if (got.length >= `ping ${i}`.length) resolve(got);
-          });
-        }),
-    ),
-  );
+  const answers = await echoes(clients, false);
   t.ok(
     answers.every((a, i) => a === `ping ${i}`),
     'every client got its own bytes back',
@@ -237,20 +239,7 @@ t.test('relayJoin held: the request goes on at once, the reply waits for the rel
   const [client, restored] = await pair(true);
   client.write('queued');
   await new Promise((r) => setTimeout(r, 20));
-  const alive = setInterval(() => {}, 1000);
-  const outcome = new Promise<RelayOutcome>((resolve) =>
-    NativeRelay.shared().join(
-      fdOf(restored),
-      '127.0.0.1',
-      port,
-      (o) => {
-        clearInterval(alive);
-        resolve(o);
-      },
-      true,
-    ),
-  );
-  restored.destroy();
+  const outcome = joined(restored, port, { hold: true });
   const local = await atService;
   const first = await new Promise<string>((resolve) =>
     local.once('data', (d: Buffer) => resolve(d.toString())),
@@ -307,20 +296,7 @@ t.test('relayJoin held, then cancelled: the client is reset', async (t) => {
   t.teardown(() => service.close());
   const [client, restored] = await pair(true);
   const atClient = collect(client);
-  const fd = fdOf(restored);
-  const alive = setInterval(() => {}, 1000);
-  const outcome = new Promise<RelayOutcome>((resolve) =>
-    NativeRelay.shared().join(
-      fd,
-      '127.0.0.1',
-      port,
-      (o) => {
-        clearInterval(alive);
-        resolve(o);
-      },
-      true,
-    ),
-  );
+  const outcome = joined(restored, port, { hold: true, keepOurs: true });
   NativeRelay.shared().cancel();
   t.match(await outcome, { error: /abandoned/ }, 'the outcome says why');
   restored.destroy(); // the last reference: the socket goes, with the relay's reset
