@@ -1,7 +1,7 @@
 // The addon's relay thread on real loopback sockets: bytes both ways, in order and complete
 // under backpressure, bytes JS had read go first, EOF passed on as a half-close, an error
 // resets the client, and many pairs at once. The joiner's JS pipes stay the comparison.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import t from 'tap';
@@ -301,4 +301,47 @@ t.test('relayJoin held, then cancelled: the client is reset', async (t) => {
   t.match(await outcome, { error: /abandoned/ }, 'the outcome says why');
   restored.destroy(); // the last reference: the socket goes, with the relay's reset
   t.equal((await atClient).error, 'ECONNRESET');
+});
+
+t.test('relayJoin paces its connects by the local listener accept queue', async (t) => {
+  // a listener with a backlog of 8 that accepts nothing for 600 ms, then everything
+  const py = spawn(
+    'python3',
+    [
+      '-c',
+      `import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+time.sleep(0.6)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.teardown(() => py.kill('SIGKILL'));
+  const port = await new Promise<number>((resolve) =>
+    py.stdout.once('data', (d: Buffer) => resolve(Number(d))),
+  );
+  const before = NativeRelay.shared().stats().joined;
+  const outcomes: Promise<RelayOutcome>[] = [];
+  const clients: net.Socket[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < 30; i++) {
+    const [client, restored] = await pair();
+    clients.push(client);
+    outcomes.push(joined(restored, port));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const early = NativeRelay.shared().stats().joined - before;
+  t.ok(early <= 5, `while nothing is accepted, at most half the backlog is connected (${early})`);
+  while (NativeRelay.shared().stats().joined - before < 30 && Date.now() - t0 < 5000)
+    await new Promise((r) => setTimeout(r, 10));
+  const took = Date.now() - t0;
+  t.equal(NativeRelay.shared().stats().joined - before, 30, 'all joined once the listener accepts');
+  // a connect dropped by a full queue is retried after a second: none was
+  t.ok(took < 1400, `all 30 joined ${took} ms after the first (accepting from 600 ms)`);
+  py.kill('SIGKILL'); // its connections reset: the pairs end
+  for (const c of clients) c.destroy();
+  await Promise.all(outcomes);
 });
