@@ -12,6 +12,22 @@ import type { ResetSpec, RestoreParams, Verdict } from '../tracking/verdict-type
 import { ControllerError, type RedirectRequest, type TcpResetRequest } from './controller-client.js';
 import type { ConnectionReport, FailoverReport, StepName, StepReport } from './report.js';
 
+/** Joins restored sockets to the standby's own service (ServiceJoiner, through the service). */
+export interface FailoverJoiner {
+  /** starts joining a restored socket: the connection to the local service is made now and the
+   *  queued request passed on, but nothing is written to the client before begin(); the fd stays
+   *  open, the caller's (the top-up uses it), until handOver() */
+  prepare(fd: number, params: RestoreParams): void;
+  /** replies go to the clients */
+  begin(): void;
+  /** the failover is done with the fds: the joiner takes them over */
+  handOver(): void;
+  /** drops the prepared joins, closing their sockets */
+  cancel(): void;
+  /** runs fn while nothing reads from or writes to the sockets being joined */
+  whilePaused<T>(fn: () => T): T;
+}
+
 /** What the failover needs from the controller (ControllerClient implements it). */
 export interface FailoverController {
   setPortState(dpid: string, port: number, state: 'down' | 'up' | 'bounce'): Promise<unknown>;
@@ -52,22 +68,10 @@ export interface FailoverDeps {
   takeAddress(): Promise<void> | void;
   /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
   warmNeighbours?(clientIps: string[]): Promise<number> | number;
-  /** creates the kernel sockets (fds; wrapping them waits until after the redirect) */
+  /** creates the kernel sockets (bare fds) */
   restore(list: RestoreParams[]): RestoreFdOutcome[];
-  /** starts joining a restored socket (fd) to the local service: the connection to the local
-   *  service is made now, but nothing reads from or writes to the socket before beginResume()
-   *  (the top-up may still append to it); the fd is the joiner's from here on */
-  resume(fd: number, params: RestoreParams): void;
-  /** the prepared joins begin: replies go to the clients */
-  beginResume?(): void;
-  /** the failover is done with the restored fds (after the top-up): the joiner takes them */
-  handOverResumed?(): void;
-  /** runs fn while nothing reads from or writes to the sockets being joined (the top-up) */
-  whileJoinsPaused?<T>(fn: () => T): T;
-  /** the prepared joins are dropped: their sockets closed */
-  cancelResume?(): void;
-  /** closes a restored fd that will not be resumed */
-  discard?(fd: number): void;
+  /** joins the restored sockets to the standby's own service */
+  joiner: FailoverJoiner;
   /** appends client bytes seen after the snapshot (from a later view); returns bytes appended */
   topUp?(fd: number, restored: RestoreParams, later: RestoreParams): number;
   /** the tracker's last view was taken (after the top-up): the capture may stop, so the agent's
@@ -291,7 +295,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await step(
     'join',
     () => {
-      for (const r of restored) deps.resume(r.fd, r.params);
+      for (const r of restored) deps.joiner.prepare(r.fd, r.params);
       return restored.length;
     },
     (n) => `${n} connecting to the local service`,
@@ -314,8 +318,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     report.takeoverMs = round(performance.now() - t0);
   } catch (e) {
     // the restored sockets cannot be reached: they are closed (their clients reconnect)
-    if (deps.cancelResume) deps.cancelResume();
-    else for (const r of restored) deps.discard?.(r.fd);
+    deps.joiner.cancel();
     for (const r of restored)
       report.connections.push({
         ...reportLine(r.params, r.client),
@@ -355,8 +358,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
           }
         };
         if (later.length > 0) {
-          if (deps.whileJoinsPaused) deps.whileJoinsPaused(appendAll);
-          else appendAll();
+          deps.joiner.whilePaused(appendAll);
         }
         return { conns, bytes, settled };
       },
@@ -371,12 +373,12 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await step(
     'resume',
     () => {
-      deps.beginResume?.();
+      deps.joiner.begin();
       return restored.length;
     },
     (n) => `${n} joined to the local service`,
   );
-  deps.handOverResumed?.();
+  deps.joiner.handOver();
   for (const r of restored) {
     const c: ConnectionReport = {
       ...reportLine(r.params, r.client),

@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import type { HeartbeatTarget } from '../liveness/heartbeat.js';
 import type { BarrierResult } from '../capture/barrier.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
-import { closeSync } from 'node:fs';
 import { loadRepairAddon } from '../restore/repair-addon.js';
 import { type RestoreFdOutcome, restoreFds, topUpReceive, warmUpRestore } from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
@@ -271,13 +270,14 @@ export class FailoverService {
             iface,
           ),
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
-        resume: (fd, p) =>
-          this.joiner.prepare(fd, `${p.remote.ip}:${p.remote.port}`, p.replyPrefix, p.replyExpected),
-        beginResume: () => this.joiner.begin(),
-        handOverResumed: () => this.joiner.handOver(),
-        whileJoinsPaused: (fn) => this.joiner.whilePaused(fn),
-        cancelResume: () => this.joiner.cancel(),
-        discard: (fd) => closeSync(fd),
+        joiner: {
+          prepare: (fd, p) =>
+            this.joiner.prepare(fd, `${p.remote.ip}:${p.remote.port}`, p.replyPrefix, p.replyExpected),
+          begin: () => this.joiner.begin(),
+          handOver: () => this.joiner.handOver(),
+          cancel: () => this.joiner.cancel(),
+          whilePaused: (fn) => this.joiner.whilePaused(fn),
+        },
         topUp: topUpReceive,
         trackerDone: () => opts.onTrackerDone?.(),
         mirrorId: () => this.mirrorId,

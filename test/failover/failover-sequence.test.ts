@@ -102,13 +102,23 @@ function setup(
         return { ok: true, fd: 3, retried: false };
       });
     },
-    resume: (_s, p) => {
-      resumed.push(p.remote.port);
-      calls.push(`join ${p.remote.port}`);
+    joiner: {
+      prepare: (_fd, p) => {
+        resumed.push(p.remote.port);
+        calls.push(`join ${p.remote.port}`);
+      },
+      begin: () => calls.push('resume'),
+      handOver: () => calls.push('hand over'),
+      cancel: () => calls.push('cancel joins'),
+      whilePaused: (fn) => {
+        calls.push('paused');
+        try {
+          return fn();
+        } finally {
+          calls.push('unpaused');
+        }
+      },
     },
-    beginResume: () => calls.push('resume'),
-    handOverResumed: () => calls.push('hand over'),
-    cancelResume: () => calls.push('cancel joins'),
     topUp: (_fd, restored, later) => {
       calls.push(`top-up ${restored.remote.port}`);
       return later.recvQueue.length;
@@ -124,7 +134,7 @@ t.test('the steps run in the safe order and every connection is explained', asyn
   const { deps, calls } = setup({ failRestoreOf: 1002 });
   const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
   t.equal(r.outcome, 'completed');
-  t.same(calls.slice(0, 11), [
+  t.same(calls.slice(0, 13), [
     'port 0000000000000001 1 down',
     'snapshot',
     'take-address',
@@ -132,7 +142,9 @@ t.test('the steps run in the safe order and every connection is explained', asyn
     'join 1001',
     'redirect 10.9.0.1 1->2 02:00:00:00:00:02',
     'snapshot',
+    'paused',
     'top-up 1001',
+    'unpaused',
     'tracker done',
     'resume',
     'hand over',
