@@ -4,9 +4,8 @@
 // into the capture ring. Once the pipeline reports the echo, every one of those frames has been
 // tracked. The failover takes its snapshots behind a barrier instead of sleeping a fixed time:
 // the wait is as long as the capture's real lag, and a lagging capture is waited for rather
-// than cut off. (The agent's own outgoing copy is not enough: it enters the ring at once, ahead
-// of frames still in the kernel's receive backlog, which a loaded machine drains late: one
-// snapshot that trusted it missed the service's last replies of 226 connections.)
+// than cut off. (The agent's own outgoing copy is not enough: it enters the ring at once, and
+// can overtake frames still in the kernel's receive backlog, which a loaded machine drains late.)
 import { BARRIER_ECHO_MAC, BARRIER_PORT, barrierFrame } from '../../controller/packets/barrier-marker.js';
 import { TCP_RST, type TcpSegment } from '../decode/frame.js';
 
