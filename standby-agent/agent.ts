@@ -4,6 +4,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { FifoLimits, Protocol } from './analyzers/types.js';
 import { type BarrierResult, barrierFrame, CaptureBarrier } from './capture/barrier.js';
 import { LiveCapture, serviceFilter } from './capture/live.js';
+import { macOf } from './failover/address.js';
 import { loadRepairAddon } from './restore/repair-addon.js';
 import { readFileSync } from 'node:fs';
 import { forEachPcapRecord } from './capture/pcap-file.js';
@@ -75,7 +76,7 @@ export class Agent {
       if (!this.ignoring) this.pipeline.onBytes(buf, 0, len, tsMs);
     });
     // markers from the first service address to itself pass the capture's filter
-    const mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
+    const mac = macOf(iface);
     const ip = this.opts.services[0]?.ip;
     const barrier = new CaptureBarrier((token) => {
       if (!ip) throw new Error('no service address to mark frames with');

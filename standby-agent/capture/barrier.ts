@@ -6,6 +6,7 @@
 // the wait is as long as the capture's real lag, and a lagging capture is waited for rather
 // than cut off. (The agent's own outgoing copy is not enough: it enters the ring at once, and
 // can overtake frames still in the kernel's receive backlog, which a loaded machine drains late.)
+import { parseMac } from '../../controller/packets/addresses.js';
 import { BARRIER_ECHO_MAC, BARRIER_PORT, barrierFrame } from '../../controller/packets/barrier-marker.js';
 import { TCP_RST, type TcpSegment } from '../decode/frame.js';
 
@@ -22,7 +23,7 @@ export function isBarrier(seg: TcpSegment): boolean {
   );
 }
 
-const ECHO_MAC = Buffer.from(BARRIER_ECHO_MAC.split(':').map((h) => Number.parseInt(h, 16)));
+const ECHO_MAC = parseMac(BARRIER_ECHO_MAC);
 
 /** Whether a marker is the switch's echo (its destination rewritten), not the agent's own copy. */
 export function isEcho(seg: TcpSegment): boolean {

@@ -1,9 +1,8 @@
 // The failover sequence: fence -> final snapshot -> take the address -> restore -> join (connect
 // to the local service, requests go on) -> redirect -> top-up (with the relay paused) -> resume
-// (replies go out) -> unmirror and reset the rest. The
-// order is the product: the service is fenced before anything else (no split brain), and no
-// client segment can reach the standby's stack before its socket exists (the redirect comes
-// after every restore). Each step is timed.
+// (replies go out) -> unmirror and reset the rest. The order is the product: the service is
+// fenced before anything else (no split brain), and no client segment can reach the standby's
+// stack before its socket exists (the redirect comes after every restore). Each step is timed.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BarrierResult } from '../capture/barrier.js';
@@ -258,9 +257,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await neighbours;
 
   // 4. restore
-  const restored: Restored[] = [];
-  /** restored connections by client endpoint */
-  const byClient = new Map<string, Restored>();
+  /** the restored connections, by client endpoint (in restore order) */
+  const restored = new Map<string, Restored>();
   const restoreStart = performance.now();
   const outcomes = await step(
     'restore',
@@ -275,8 +273,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     const p = restorable[i];
     if (o.ok) {
       const r: Restored = { fd: o.fd, params: p, client: endpoint(p.remote), retried: o.retried };
-      restored.push(r);
-      byClient.set(r.client, r);
+      restored.set(r.client, r);
     } else {
       const c: ConnectionReport = {
         ...reportLine(p, endpoint(p.remote)),
@@ -295,8 +292,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await step(
     'join',
     () => {
-      for (const r of restored) deps.joiner.prepare(r.fd, r.params);
-      return restored.length;
+      for (const r of restored.values()) deps.joiner.prepare(r.fd, r.params);
+      return restored.size;
     },
     (n) => `${n} connecting to the local service`,
   );
@@ -319,7 +316,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   } catch (e) {
     // the restored sockets cannot be reached: they are closed (their clients reconnect)
     deps.joiner.cancel();
-    for (const r of restored)
+    for (const r of restored.values())
       report.connections.push({
         ...reportLine(r.params, r.client),
         outcome: 'failed',
@@ -330,7 +327,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   }
   // 7. client bytes sent after the snapshot and before the redirect reached the fenced port and
   // were lost; the mirror saw them: append them now so those clients need not retransmit
-  if (deps.topUp && restored.length > 0) {
+  if (deps.topUp && restored.size > 0) {
     const topUp = deps.topUp;
     // a failed top-up (recorded in its step) must not keep the connections from resuming
     await step(
@@ -340,7 +337,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
         let conns = 0;
         let bytes = 0;
         const later = (deps.laterSnapshot?.() ?? deps.snapshot()).flatMap((v) => {
-          const r = v.restorable ? byClient.get(endpoint(v.params.remote)) : undefined;
+          const r = v.restorable ? restored.get(endpoint(v.params.remote)) : undefined;
           return r && v.restorable ? [{ r, params: v.params }] : [];
         });
         const appendAll = () => {
@@ -357,13 +354,13 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
             }
           }
         };
-        if (later.length > 0) {
-          deps.joiner.whilePaused(appendAll);
-        }
+        if (later.length > 0) deps.joiner.whilePaused(appendAll);
         return { conns, bytes, settled };
       },
       (x) => `${x.bytes} bytes appended to ${x.conns} connections; ${x.settled}`,
-    ).catch((e) => logger?.error({ err: (e as Error).message }, 'top-up failed'));
+    ).catch(() => {
+      // recorded (and logged) as the step's failure
+    });
   }
   deps.trackerDone?.();
 
@@ -375,12 +372,12 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     'resume',
     () => {
       deps.joiner.begin();
-      return restored.length;
+      return restored.size;
     },
     (n) => `${n} joined to the local service`,
   );
   deps.joiner.handOver();
-  for (const r of restored) {
+  for (const r of restored.values()) {
     const c: ConnectionReport = {
       ...reportLine(r.params, r.client),
       outcome: 'restored',

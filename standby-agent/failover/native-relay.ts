@@ -60,7 +60,7 @@ export class NativeRelay {
    */
   join(fd: number, host: string, port: number, onEnded: (o: RelayOutcome) => void, hold = false): void {
     const id = this.nextId++;
-    this.addon.relayJoin(id, fd, host, port, undefined, hold);
+    this.addon.relayJoin(id, fd, host, port, hold);
     this.waiting.set(id, onEnded);
   }
 

@@ -54,8 +54,8 @@ export class ServiceJoiner {
   readonly errors: string[] = [];
 
   private readonly relay: NativeRelay | undefined;
-  /** prepared joins, waiting for begin() */
-  private readonly prepared: Array<{ fd: number; begin: () => void }> = [];
+  /** prepared joins: their fd, and what handOver() does with it */
+  private readonly prepared: Array<{ fd: number; takeOver: () => void }> = [];
   /** some prepared joins are held on the relay thread */
   private held = false;
 
@@ -91,8 +91,8 @@ export class ServiceJoiner {
   }
 
   /**
-   * Prepares joining a restored socket (a bare fd) to the local service; begin() completes
-   * them all. Most go to the relay thread, which connects to the local service at once and
+   * Prepares joining a restored socket (a bare fd) to the local service; begin() and
+   * handOver() complete them. Most go to the relay thread, which connects to the local service at once and
    * passes the client's queued request on, so the local service works on it meanwhile; nothing
    * is written to the client before begin(), and the thread keeps off the socket during
    * whilePaused(). One whose unfinished reply must be checked against the local service's
@@ -104,7 +104,7 @@ export class ServiceJoiner {
     const relay = this.relay;
     this.counts.firstJoinAt ??= epochMs();
     if (!relay || checking || net.isIP(this.service.host) === 0) {
-      this.prepared.push({ fd, begin: () => this.join(socketFromFd(fd), label, replyPrefix, later) });
+      this.prepared.push({ fd, takeOver: () => this.join(socketFromFd(fd), label, replyPrefix, later) });
       return;
     }
     this.counts.live++;
@@ -120,7 +120,7 @@ export class ServiceJoiner {
     );
     this.held = true;
     // the relay holds a duplicate: ours goes once the relay may use the socket
-    this.prepared.push({ fd, begin: () => closeSync(fd) });
+    this.prepared.push({ fd, takeOver: () => closeSync(fd) });
   }
 
   /** Runs `fn` while the relay thread keeps off every socket it relays (the failover's top-up
@@ -142,7 +142,7 @@ export class ServiceJoiner {
    */
   handOver(): void {
     this.begin(); // if not already
-    for (const p of this.prepared.splice(0)) p.begin();
+    for (const p of this.prepared.splice(0)) p.takeOver();
     this.counts.lastHandOverAt = epochMs();
   }
 

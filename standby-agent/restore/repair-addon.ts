@@ -79,7 +79,7 @@ export interface RepairAddon {
   /** the relay connects to host:port (an IP address) itself, then relays; it takes a duplicate
    *  of clientFd (close your own); `toLocal` goes first; `hold`: nothing goes to the client
    *  before relayRelease() */
-  relayJoin(id: number, clientFd: number, host: string, port: number, toLocal?: Buffer, hold?: boolean): void;
+  relayJoin(id: number, clientFd: number, host: string, port: number, hold?: boolean): void;
   /** held joins begin relaying replies too (those still connecting, once connected) */
   relayRelease(): void;
   /** returns once the relay thread is off every socket, and keeps it off until relayUnpause() */

@@ -2,6 +2,7 @@
 // the pipeline hands markers over instead of tracking them, and a barrier resolves when its own
 // token comes back, not on another, and says so when it cannot pass.
 import t from 'tap';
+import { parseMac } from '../../controller/packets/addresses.js';
 import { BARRIER_ECHO_MAC } from '../../controller/packets/barrier-marker.js';
 import { barrierFrame, CaptureBarrier, isBarrier, isEcho } from '../../standby-agent/capture/barrier.js';
 import { decodeInto, TcpSegment } from '../../standby-agent/decode/frame.js';
@@ -21,7 +22,7 @@ t.test('the marker decodes as a barrier with its token; a real RST does not', as
     t.equal(f.subarray(0, 6).toString('hex'), '020000000002', 'addressed to the interface itself');
     t.notOk(isEcho(seg), "the agent's own copy");
     const echo = Buffer.from(f);
-    Buffer.from(BARRIER_ECHO_MAC.replaceAll(':', ''), 'hex').copy(echo, 0);
+    parseMac(BARRIER_ECHO_MAC).copy(echo, 0);
     decodeInto(seg, echo, 0, echo.length);
     t.ok(isBarrier(seg) && isEcho(seg), "the switch's echo (its destination rewritten)");
   }
@@ -46,7 +47,7 @@ t.test('the pipeline hands markers to onBarrier and does not track them', async 
   p.onBarrier = (token, echoed) => seen.push([token, echoed]);
   const f = barrierFrame(MAC, '10.9.0.1', 7);
   p.onBytes(f, 0, f.length, 0);
-  Buffer.from(BARRIER_ECHO_MAC.replaceAll(':', ''), 'hex').copy(f, 0);
+  parseMac(BARRIER_ECHO_MAC).copy(f, 0);
   p.onBytes(f, 0, f.length, 0);
   t.same(seen, [
     [7, false],

@@ -605,9 +605,10 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// relayJoin(id, clientFd, host, port, toLocal?, hold?): the relay connects to host:port itself
-// and then relays; it takes a duplicate of clientFd (the caller closes its own). toLocal goes
-// first. hold: connect now, relay only after relayRelease().
+// relayJoin(id, clientFd, host, port, hold?): the relay connects to host:port itself and then
+// relays; it takes a duplicate of clientFd (the caller closes its own). hold: the client's bytes
+// go on at once, nothing goes to the client before relayRelease().
+// (Unlike relayAdd, JS has read nothing from a socket it joins: no bytes go first.)
 Napi::Value Join(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!started) {
@@ -616,7 +617,7 @@ Napi::Value Join(const Napi::CallbackInfo& info) {
   }
   if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsString() ||
       !info[3].IsNumber()) {
-    Napi::TypeError::New(env, "relayJoin(id, clientFd, host, port[, toLocal])").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "relayJoin(id, clientFd, host, port[, hold])").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   std::string host = info[2].As<Napi::String>().Utf8Value();
@@ -658,11 +659,7 @@ Napi::Value Join(const Napi::CallbackInfo& info) {
   int one = 1;
   setsockopt(p->fd[kClient], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   for (int s = 0; s < 2; s++) p->end[s] = End{p, s};
-  if (info.Length() > 4 && info[4].IsBuffer()) {
-    auto b = info[4].As<Napi::Buffer<uint8_t>>();
-    p->dir[kClient].pending.assign(b.Data(), b.Data() + b.Length());
-  }
-  p->held = info.Length() > 5 && info[5].ToBoolean().Value();
+  p->held = info.Length() > 4 && info[4].ToBoolean().Value();
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mu);
