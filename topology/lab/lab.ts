@@ -313,7 +313,10 @@ export class Lab {
       await step(() => deleteNamespace(ns));
     }
     for (const l of this.rootLinks) await step(() => deleteLink(null, l));
-    await step(async () => rmSync(this.dir, { recursive: true, force: true }));
+    // NONSTOP_KEEP_LAB_LOGS=1: the logs of the lab's processes stay for a post-mortem
+    if (process.env.NONSTOP_KEEP_LAB_LOGS)
+      process.stderr.write(`lab ${this.prefix}: logs kept in ${this.dir}\n`);
+    else await step(async () => rmSync(this.dir, { recursive: true, force: true }));
     this.processes.clear();
     this.namespaces.clear();
     this.rootLinks.clear();
