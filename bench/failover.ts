@@ -76,11 +76,12 @@ function arpUnresolvedDiscards(): number {
 }
 
 /**
- * The gap between the last reply before the failure and the first after, minus the interval.
- * A connection that never answered again (or a run without the mark) counts its largest gap.
+ * The gap between the last reply before the failure and the first after, minus the interval:
+ * the largest gap between replies that ended after the clients were marked (once the link was
+ * down). A connection that never answered again (or a run without the mark) counts its largest gap.
  */
 function stallOf(c: ClientConnSummary): number {
-  return (c.gapAcrossMarkMs ?? c.maxGapMs) - interval;
+  return (c.failureGapMs ?? c.maxGapMs) - interval;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -108,24 +109,19 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
   try {
     const s = await buildScenario(lab);
     await startAgent(s, { restore: mode === 'restore' });
-    if (process.env.BENCH_PCAP) {
-      s.client.spawn(
-        'tcpdump',
-        [
-          '-i',
-          s.client.ifname,
-          '-w',
-          process.env.BENCH_PCAP,
-          '-Z',
-          'root',
-          '--immediate-mode',
-          '-s',
-          '120',
-          '-B',
-          '65536',
-        ],
-        { stdio: 'ignore' },
-      );
+    // BENCH_PCAP=DIR: the clients' and the standby's links, and the standby's loopback (the relay
+    // and its local service), as DIR/client.pcap, DIR/standby.pcap and DIR/standby-lo.pcap
+    const pcapDir = process.env.BENCH_PCAP;
+    if (pcapDir) {
+      for (const [name, host, ifname] of [
+        ['client', s.client, s.client.ifname],
+        ['standby', s.standby, s.standby.ifname],
+        ['standby-lo', s.standby, 'lo'],
+      ] as const) {
+        const file = join(pcapDir, `${name}.pcap`);
+        const args = ['-i', ifname, '-w', file, '-Z', 'root', '--immediate-mode', '-s', '120', '-B', '65536'];
+        host.spawn('tcpdump', args, { stdio: 'ignore' });
+      }
     }
     if (process.env.BENCH_DEBUG)
       s.standby.spawn('sh', ['-c', `exec ip -ts monitor neigh > ${lab.dir}/standby-neigh.log`], {
@@ -138,6 +134,17 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     const softnetBefore = softnetDrops();
     const arpBefore = arpUnresolvedDiscards();
     await sleep(Number(values['warmup-ms']));
+    // the userspace datapath's lookups: how many packets missed its caches and went up (BENCH_DEBUG)
+    const pmdStats = async () => {
+      const text = await s.sw.ovs.appctl('dpif-netdev/pmd-stats-show');
+      const pick = (name: string) => Number(new RegExp(`${name}:\\s*(\\d+)`).exec(text)?.[1] ?? Number.NaN);
+      return {
+        upcalls: pick('miss with success upcall'),
+        megaflowHits: pick('megaflow hits'),
+        emcHits: pick('emc hits'),
+      };
+    };
+    const pmdBefore = process.env.BENCH_DEBUG ? await pmdStats() : undefined;
     const killedAt = performance.now();
     const killedEpochMs = Date.now();
     if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${killedEpochMs / 1000}`);
@@ -217,16 +224,23 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       // when, after the kill, each connection had its last reply before the gap and its first
       // after (the clients' clock, aligned at "ready")
       const killAtClient = (clients.readyAtMs ?? 0) + (killedAt - clientsStartedAt);
-      const across = summary.connections.filter((c) => c.lastBeforeMarkMs !== undefined);
-      const starts = across.map((c) => (c.lastBeforeMarkMs ?? 0) - killAtClient).sort((a, b) => a - b);
+      const across = summary.connections.filter((c) => c.failureGapStartMs !== undefined);
+      const starts = across.map((c) => (c.failureGapStartMs ?? 0) - killAtClient).sort((a, b) => a - b);
       const ends = across
-        .map((c) => (c.lastBeforeMarkMs ?? 0) + (c.gapAcrossMarkMs ?? 0) - killAtClient)
+        .map((c) => (c.failureGapStartMs ?? 0) + (c.failureGapMs ?? 0) - killAtClient)
         .sort((a, b) => a - b);
       const q = (xs: number[]) =>
         [0, 10, 50, 90, 99, 100].map((p) => Math.round(p === 0 ? xs[0] : pct(xs, p)));
       console.error(
         `[bench]   gap start after the kill (min p10 p50 p90 p99 max): ${q(starts).join(' ')}; gap end: ${q(ends).join(' ')}`,
       );
+      if (pmdBefore) {
+        const after = await pmdStats();
+        const flows = (await s.sw.ovs.appctl('dpctl/dump-flows')).trim().split('\n').length;
+        console.error(
+          `[bench]   datapath since the kill: ${after.upcalls - pmdBefore.upcalls} upcalls, ${after.megaflowHits - pmdBefore.megaflowHits} megaflow hits, ${after.emcHits - pmdBefore.emcHits} exact-match hits; ${flows} datapath flows now`,
+        );
+      }
       // packet-ins OVS dropped because the controller connection's queue was full
       const cov = (await s.sw.ovs.appctl('coverage/show'))
         .split('\n')

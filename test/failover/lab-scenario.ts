@@ -265,7 +265,7 @@ export interface ClientRun {
   stop(): Promise<ClientSummary>;
   /** the clients' clock (ms) when every connection had its first response */
   readyAtMs?: number;
-  /** marks this moment: each connection then reports the gap across it (gapAcrossMarkMs) */
+  /** marks this moment: each connection then reports the failure's gap (failureGapMs) */
   mark(): void;
 }
 
@@ -283,8 +283,9 @@ export interface ClientConnSummary {
   reconnects: number;
   firstErrorMs?: number;
   firstResponseAfterErrorMs?: number;
-  gapAcrossMarkMs?: number;
-  lastBeforeMarkMs?: number;
+  /** the largest gap between responses that ended after the mark, and its start */
+  failureGapMs?: number;
+  failureGapStartMs?: number;
 }
 
 export interface ClientSummary {
