@@ -162,6 +162,15 @@ async function main(): Promise<number> {
   collectDefaultMetrics({ register: registry });
   const token = values.token ?? (process.env.NONSTOP_API_TOKEN || undefined);
   const agent = new Agent({ services, protocols, maxConnections, registry });
+  try {
+    // The JS thread runs capture and tracking; a starved agent drops mirror frames, and a gap
+    // in a connection's bytes makes it unrestorable. Linux's nice is per thread, and a thread
+    // starts with its creator's: set before the failover role starts the relay thread, which
+    // carries every resumed connection's bytes, so that thread gets it too.
+    setPriority(Number(values.nice));
+  } catch (e) {
+    logger.warn({ err: (e as Error).message, nice: values.nice }, 'cannot change the capture priority');
+  }
   let failover: Awaited<ReturnType<typeof wireFailover>>;
   const app = await buildAgentApi({
     agent,
@@ -188,13 +197,6 @@ async function main(): Promise<number> {
   }
   const warm = agent.startCapture(values.iface as string, Number(values['capture-buffer']) * 1024 * 1024);
   logger.info({ packets: warm.packets, ms: Math.round(warm.ms) }, 'per-packet path warmed up');
-  try {
-    // The JS thread runs capture and tracking; a starved agent drops mirror frames, and a gap
-    // in a connection's bytes makes it unrestorable.
-    setPriority(Number(values.nice));
-  } catch (e) {
-    logger.warn({ err: (e as Error).message, nice: values.nice }, 'cannot change the capture priority');
-  }
   const listen = parseListen(values['api-listen'], '--api-listen');
   if ('path' in listen && existsSync(listen.path)) unlinkSync(listen.path);
   await app.listen('path' in listen ? { path: listen.path } : listen);
