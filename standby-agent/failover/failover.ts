@@ -205,9 +205,11 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     'snapshot',
     async () => {
       const settled = await settle();
-      return { verdicts: deps.snapshot(), settled };
+      const viewAt = performance.now();
+      const verdicts = deps.snapshot();
+      return { verdicts, settled, viewMs: round(performance.now() - viewAt) };
     },
-    (v) => `${v.verdicts.length} connections; ${v.settled}`,
+    (v) => `${v.verdicts.length} connections (their view: ${v.viewMs} ms); ${v.settled}`,
   );
   const restorable: RestoreParams[] = [];
   const resets: Array<{ report: ConnectionReport; reset?: ResetSpec }> = [];
@@ -336,6 +338,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
         const settled = await settle();
         let conns = 0;
         let bytes = 0;
+        const viewAt = performance.now();
         const later = (deps.laterSnapshot?.() ?? deps.snapshot()).flatMap((v) => {
           const r = v.restorable ? restored.get(endpoint(v.params.remote)) : undefined;
           return r && v.restorable ? [{ r, params: v.params }] : [];
@@ -354,10 +357,19 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
             }
           }
         };
+        const appendAt = performance.now();
         if (later.length > 0) deps.joiner.whilePaused(appendAll);
-        return { conns, bytes, settled };
+        const ms = (a: number, b: number) => round(b - a);
+        return {
+          conns,
+          bytes,
+          settled,
+          viewMs: ms(viewAt, appendAt),
+          appendMs: ms(appendAt, performance.now()),
+        };
       },
-      (x) => `${x.bytes} bytes appended to ${x.conns} connections; ${x.settled}`,
+      (x) =>
+        `${x.bytes} bytes appended to ${x.conns} connections in ${x.appendMs} ms (their view: ${x.viewMs} ms); ${x.settled}`,
     ).catch(() => {
       // recorded (and logged) as the step's failure
     });
