@@ -64,6 +64,14 @@ export class NativeRelay {
     this.waiting.set(id, onEnded);
   }
 
+  /**
+   * Keeps `size` idle connections to host:port open on the relay thread (0 closes them); joins to
+   * that address take one of them, already accepted by the service, instead of connecting.
+   */
+  keepIdle(host: string, port: number, size: number, maxAgeMs: number): void {
+    this.addon.relayPool(host, port, size, maxAgeMs);
+  }
+
   /** Held joins relay replies too. */
   release(): void {
     this.addon.relayRelease();

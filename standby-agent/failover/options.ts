@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { addressOf, parseTopology, protectionPlans } from '../../topology/format.js';
 import { type HeartbeatTarget, parseHeartbeatTarget } from '../liveness/heartbeat.js';
 import { LIVENESS_DEFAULTS } from '../liveness/monitor.js';
-import { type LocalService, parseHostPort } from './resume.js';
+import { LOCAL_POOL_DEFAULTS, type LocalService, parseHostPort } from './resume.js';
 
 export const failoverFlags = {
   controller: { type: 'string' },
@@ -17,6 +17,8 @@ export const failoverFlags = {
   topology: { type: 'string' },
   'standby-name': { type: 'string' },
   'local-service': { type: 'string' },
+  'local-pool': { type: 'string' },
+  'local-pool-max-age-ms': { type: 'string' },
   heartbeat: { type: 'string' },
   'no-heartbeat': { type: 'boolean' },
   'heartbeat-interval-ms': { type: 'string' },
@@ -37,6 +39,10 @@ export const failoverHelp = `Failover (all optional; --controller enables it):
   --topology FILE             read dpid, ports and addresses from a topology file instead
   --standby-name NAME         which standby of the topology this agent is (default: the only one)
   --local-service HOST:PORT   this standby's own service instance (restored connections join it)
+  --local-pool N|auto         idle connections to it, kept ready for a failover's joins; auto
+                              (default): 10% more than the tracked connections, at most ${LOCAL_POOL_DEFAULTS.autoMax}; 0: none
+  --local-pool-max-age-ms N   each is replaced before it is this old (default ${LOCAL_POOL_DEFAULTS.maxAgeMs}; keep it
+                              below the local service's idle timeout)
   --heartbeat TARGET          HOST:PORT (TCP connect) or http://URL (GET, 2xx/3xx = alive);
                               default: TCP to the service address and port
   --no-heartbeat              port-status events and manual failover only
@@ -57,6 +63,8 @@ export interface FailoverFlagValues {
   topology?: string;
   'standby-name'?: string;
   'local-service'?: string;
+  'local-pool'?: string;
+  'local-pool-max-age-ms'?: string;
   heartbeat?: string;
   'no-heartbeat'?: boolean;
   'heartbeat-interval-ms'?: string;
@@ -75,6 +83,8 @@ export interface FailoverSettings {
   standbyPort: number;
   serviceIp: string;
   localService: LocalService;
+  localPool: number | 'auto';
+  localPoolMaxAgeMs: number;
   heartbeat: false | { target: HeartbeatTarget; intervalMs: number; timeoutMs: number; misses: number };
   autoFailover: boolean;
   restoreEnabled: boolean;
@@ -141,6 +151,21 @@ export function failoverSettings(
   if (sp === bp) throw new Error('--service-port and --standby-port must differ');
   if (!v['local-service']) throw new Error('--local-service HOST:PORT is required with --controller');
   const localService = parseHostPort(v['local-service']);
+  const poolText = v['local-pool'] ?? 'auto';
+  let localPool: number | 'auto' = 'auto';
+  if (poolText === '0') localPool = 0;
+  else if (poolText !== 'auto') {
+    localPool = Number(poolText);
+    if (!Number.isInteger(localPool) || localPool < 0 || localPool > 1_000_000)
+      throw new Error(`--local-pool must be auto or an integer in 0..1000000, got "${poolText}"`);
+  }
+  const localPoolMaxAgeMs = positiveInt(
+    'local-pool-max-age-ms',
+    v['local-pool-max-age-ms'],
+    LOCAL_POOL_DEFAULTS.maxAgeMs,
+  );
+  if (localPoolMaxAgeMs < 1000)
+    throw new Error(`--local-pool-max-age-ms must be at least 1000, got "${v['local-pool-max-age-ms']}"`);
   let heartbeat: FailoverSettings['heartbeat'] = false;
   if (!v['no-heartbeat']) {
     const target: HeartbeatTarget = v.heartbeat
@@ -167,6 +192,8 @@ export function failoverSettings(
     standbyPort: bp,
     serviceIp,
     localService,
+    localPool,
+    localPoolMaxAgeMs,
     heartbeat,
     autoFailover: !v['no-auto-failover'],
     restoreEnabled: !v['no-restore'],

@@ -7,6 +7,7 @@ import { closeSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { LocalPoolStats } from '../restore/repair-addon.js';
 import { socketFromFd } from '../restore/repair-socket.js';
 import { fdOf, NativeRelay } from './native-relay.js';
 import { type KnownBytes, ReplyPrefixCheck } from './reply-prefix.js';
@@ -29,6 +30,10 @@ export interface JoinStats {
   failed: number;
   /** unfinished replies completed by the local service's reply */
   repliesCompleted: number;
+  /** joins whose local connection was an idle one from the pool (made before the failover) */
+  fromPool?: number;
+  /** the pool of idle connections to the local service, when one is kept (keepIdle) */
+  pool?: LocalPoolStats & { size: number };
   /** wall-clock ms (epoch): the first join asked, the last local connect made, the last pair
    *  handed to the relay (how long joining a failover's connections took) */
   firstJoinAt?: number;
@@ -45,6 +50,29 @@ const epochMs = () => Math.round((performance.timeOrigin + performance.now()) * 
  */
 const MAX_PENDING_CONNECTS = 64;
 
+/** Idle connections to the local service kept for a failover's joins (see localPoolSize). */
+export const LOCAL_POOL_DEFAULTS = {
+  /** "auto": 10% more than the tracked connections, at most `autoMax` */
+  autoMax: 4096,
+  /** below the idle timeouts of common servers (Apache's first-byte timeout is 20 s) */
+  maxAgeMs: 15_000,
+  /** how often the size follows the tracked connections */
+  resizeMs: 500,
+};
+
+/** The pool size for `tracked` connections; `setting`: "auto" or a fixed size (0 = no pool). */
+export function localPoolSize(setting: number | 'auto', tracked: number): number {
+  if (setting !== 'auto') return setting;
+  return Math.min(LOCAL_POOL_DEFAULTS.autoMax, Math.ceil(tracked * 1.1));
+}
+
+/** Whether a new pool size differs enough from the current one to ask the relay for it. */
+export function poolResizeNeeded(current: number, wanted: number): boolean {
+  if (wanted === current) return false;
+  if (wanted === 0 || current === 0) return true;
+  return Math.abs(wanted - current) > Math.max(4, current * 0.05);
+}
+
 export class ServiceJoiner {
   /** joins made by JS (net.connect); the relay thread counts its own (relayJoin) */
   private readonly counts: JoinStats = { live: 0, joined: 0, failed: 0, repliesCompleted: 0 };
@@ -58,6 +86,8 @@ export class ServiceJoiner {
   private readonly prepared: Array<{ fd: number; takeOver: () => void }> = [];
   /** some prepared joins are held on the relay thread */
   private held = false;
+  /** idle connections asked of the relay (keepIdle) */
+  private poolSize = 0;
 
   /** Joined pairs go to the addon's relay thread; without the addon, they stay on stream pipes. */
   constructor(
@@ -85,6 +115,9 @@ export class ServiceJoiner {
     if (r) {
       s.joined += r.joined;
       s.failed += r.connectFailed;
+      s.fromPool = r.fromPool;
+      if (this.poolSize > 0 || r.pool.ready > 0 || r.pool.opened > 0)
+        s.pool = { size: this.poolSize, ...r.pool };
       if (r.lastJoinedAt > 0) s.lastConnectAt = Math.max(s.lastConnectAt ?? 0, r.lastJoinedAt);
     }
     return s;
@@ -127,6 +160,19 @@ export class ServiceJoiner {
    *  changes restored sockets in repair mode, where a relay write would land in the wrong queue). */
   whilePaused<T>(fn: () => T): T {
     return this.relay ? this.relay.paused(fn) : fn();
+  }
+
+  /**
+   * Keeps `size` idle connections to the local service, replaced before they are `maxAgeMs` old,
+   * so that a failover's joins need not wait for the service to accept a thousand connects
+   * (native/src/pool.cc). False when there is no relay to keep them (the service is then
+   * connected to at the join, as without a pool).
+   */
+  keepIdle(size: number, maxAgeMs: number): boolean {
+    if (!this.relay || net.isIP(this.service.host) === 0) return false;
+    this.relay.keepIdle(this.service.host, this.service.port, size, maxAgeMs);
+    this.poolSize = size;
+    return true;
   }
 
   /** Replies go to the clients of the prepared joins on the relay thread. */

@@ -13,7 +13,14 @@ import { interfaceTowards, localAddresses, macOf, setNeighbours, takeAddress } f
 import type { MirrorRequest } from './controller-client.js';
 import { type FailoverController, type FailoverDeps, type FailoverTrigger, runFailover } from './failover.js';
 import type { FailoverReport } from './report.js';
-import { type JoinStats, type LocalService, ServiceJoiner } from './resume.js';
+import {
+  type JoinStats,
+  LOCAL_POOL_DEFAULTS,
+  type LocalService,
+  localPoolSize,
+  poolResizeNeeded,
+  ServiceJoiner,
+} from './resume.js';
 
 /** The tracker as the failover sees it (ConnectionTable implements it). */
 export interface VerdictSource {
@@ -26,6 +33,8 @@ export interface VerdictSource {
   clientMac?(ip: string): string | undefined;
   /** when the mirror last showed the service sending new bytes to a client (performance time) */
   lastServiceDataMs?(): number | undefined;
+  /** connections tracked now (sizes the pool of idle local connections) */
+  readonly size?: number;
 }
 
 /** What the agent needs from the controller (ControllerClient implements it). */
@@ -60,6 +69,11 @@ export interface FailoverServiceOptions {
   drainCapture?: FailoverDeps['drainCapture'];
   /** the failover no longer needs the tracker (see FailoverDeps.trackerDone) */
   onTrackerDone?: () => void;
+  /** idle connections to the local service kept ready for a failover's joins: a number, or
+   *  "auto" (follows the tracked connections; default); 0 = none */
+  localPool?: number | 'auto';
+  /** each idle connection is replaced before it is this old (default 15,000 ms) */
+  localPoolMaxAgeMs?: number;
   logger?: Logger;
 }
 
@@ -77,6 +91,8 @@ export class FailoverService {
   state: FailoverState = 'standby';
   private stopped = false;
   private mirrorRetry: NodeJS.Timeout | undefined;
+  private poolTimer: NodeJS.Timeout | undefined;
+  private poolSize = 0;
   /** the capture barrier's first try, once mirrored: unless the switch echoed it, snapshots wait
    *  a fixed settleMs instead (a barrier that never passes would cost its timeout twice) */
   private barrierCheck: BarrierResult | undefined;
@@ -115,6 +131,31 @@ export class FailoverService {
       (e) => opts.logger?.warn({ err: e.message }, 'controller event stream'),
     );
     this.liveness?.start();
+    if (opts.restoreEnabled !== false) {
+      this.resizePool();
+      this.poolTimer = setInterval(() => this.resizePool(), LOCAL_POOL_DEFAULTS.resizeMs);
+      this.poolTimer.unref();
+    }
+  }
+
+  /** The idle local connections follow the tracked connections while this node is a standby. */
+  private resizePool(): void {
+    const { opts } = this;
+    if (this.state === 'failing-over') return; // its joins are taking them
+    const wanted =
+      this.state === 'standby' && !this.stopped
+        ? localPoolSize(opts.localPool ?? 'auto', opts.tracker.size ?? 0)
+        : 0;
+    if (!poolResizeNeeded(this.poolSize, wanted)) return;
+    if (!this.joiner.keepIdle(wanted, opts.localPoolMaxAgeMs ?? LOCAL_POOL_DEFAULTS.maxAgeMs)) {
+      if (this.poolTimer) clearInterval(this.poolTimer);
+      this.poolTimer = undefined;
+      return;
+    }
+    const msg = `keeping ${wanted} idle connections to the local service ${opts.localService.host}:${opts.localService.port}`;
+    if (wanted === 0 || this.poolSize === 0) opts.logger?.info({ localPool: wanted }, msg);
+    else opts.logger?.debug({ localPool: wanted }, msg);
+    this.poolSize = wanted;
   }
 
   /** Whether the mirror of the service port to this standby is in place. */
@@ -163,6 +204,9 @@ export class FailoverService {
     if (this.mirrorRetry) clearTimeout(this.mirrorRetry);
     this.liveness?.stop();
     this.stopEvents?.();
+    if (this.poolTimer) clearInterval(this.poolTimer);
+    this.poolTimer = undefined;
+    this.resizePool(); // to none
   }
 
   /** For the agent's status endpoint. */
@@ -295,6 +339,7 @@ export class FailoverService {
     if (report.outcome === 'completed') {
       this.state = 'active';
       this.liveness?.stop();
+      this.resizePool(); // this node is the service now: no idle connections for a next failover
     } else {
       this.state = 'standby';
     }

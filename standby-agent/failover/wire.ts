@@ -61,6 +61,8 @@ export async function wireFailover(w: FailoverWiring): Promise<FailoverService |
     standbyPort: settings.standbyPort,
     serviceIp: settings.serviceIp,
     localService: settings.localService,
+    localPool: settings.localPool,
+    localPoolMaxAgeMs: settings.localPoolMaxAgeMs,
     heartbeat: settings.heartbeat,
     autoFailover: settings.autoFailover,
     restoreEnabled: settings.restoreEnabled,

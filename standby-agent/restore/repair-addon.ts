@@ -87,6 +87,9 @@ export interface RepairAddon {
   relayUnpause(): void;
   /** held joins end instead: their clients are reset once the caller has closed its fds */
   relayCancel(): void;
+  /** keeps `size` idle connections to host:port (an IP address), each replaced before it is
+   *  maxAgeMs old; relayJoin to that address takes one instead of connecting (0: none) */
+  relayPool(host: string, port: number, size: number, maxAgeMs: number): void;
   relayStats(): RelayStats;
   /** sends one raw Ethernet frame out of `ifname`; returns the bytes sent */
   sendFrame(ifname: string, frame: Buffer): number;
@@ -105,6 +108,26 @@ export interface RelayStats {
   connectFailed: number;
   /** ms since the epoch when the last local connection was made; 0 = none yet */
   lastJoinedAt: number;
+  /** joins whose local connection came from the pool */
+  fromPool: number;
+  pool: LocalPoolStats;
+}
+
+/** The relay's idle connections to the local service (relayPool). */
+export interface LocalPoolStats {
+  ready: number;
+  connecting: number;
+  /** taken by joins */
+  taken: number;
+  opened: number;
+  connectFailed: number;
+  /** idle connections the service closed (the pool then replaces them sooner: maxAgeMs) */
+  closedByService: number;
+  /** the age at which connections are replaced now */
+  maxAgeMs: number;
+  lastError?: string;
+  /** why the pool stopped for good (the service sent bytes unprompted) */
+  disabled?: string;
 }
 
 /** A relayed pair ended: bytes each way, the error that ended it (the client was reset), and

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { createTestLab } from '../helpers/lab.js';
 import { sleep, waitForReport } from './e2e-helpers.js';
-import { buildScenario, killServiceNode, startAgent, startClients } from './lab-scenario.js';
+import { agentCall, buildScenario, killServiceNode, startAgent, startClients } from './lab-scenario.js';
 
 t.test(
   'a/c: keep-alive clients survive the death of the service node; mid-stream ones are reset',
@@ -60,6 +60,12 @@ t.test(
         `client ${c.index}'s connection was restored by the agent`,
       );
     }
+    // the restored connections were joined to idle connections the agent had opened to the
+    // standby's nginx beforehand (the pool follows the tracked connections)
+    const st = (await agentCall(s, 'GET', '/v1/status')).json as {
+      failover?: { resumed?: { fromPool?: number; joined?: number } };
+    };
+    t.equal(st.failover?.resumed?.fromPool, restored.length, 'every join took a pooled connection');
     // every client kept being served after the failover
     t.ok(
       summary.connections.every((c) => c.maxGapEndMs > 0 && c.responses > 20),

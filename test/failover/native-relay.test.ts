@@ -8,6 +8,7 @@ import t from 'tap';
 import { fdOf, NativeRelay, type RelayOutcome } from '../../standby-agent/failover/native-relay.js';
 import { ServiceJoiner } from '../../standby-agent/failover/resume.js';
 import { listen, pair } from './fixtures/loopback.js';
+import { joined } from './fixtures/relay-join.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -131,29 +132,6 @@ t.test('500 pairs at once, each an echo', async (t) => {
   t.equal(joiner.stats.live, 0, 'every pair ended and was counted');
   t.equal(joiner.relayed, 0, 'the relay let go of them');
 });
-
-/**
- * `restored` joined by the relay thread to a connection it makes to 127.0.0.1:port (held until
- * release: `hold`). The relay holds its own duplicate: ours is closed here (that sends nothing),
- * unless `keepOurs`.
- */
-function joined(restored: net.Socket, port: number, opts: { hold?: boolean; keepOurs?: boolean } = {}) {
-  const alive = setInterval(() => {}, 1000);
-  const outcome = new Promise<RelayOutcome>((resolve) =>
-    NativeRelay.shared().join(
-      fdOf(restored),
-      '127.0.0.1',
-      port,
-      (o) => {
-        clearInterval(alive);
-        resolve(o);
-      },
-      opts.hold,
-    ),
-  );
-  if (!opts.keepOurs) restored.destroy();
-  return outcome;
-}
 
 t.test('relayJoin: the relay thread connects to the local service, then relays both ways', async (t) => {
   const service = net.createServer({ allowHalfOpen: true });

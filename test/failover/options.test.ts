@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { failoverSettings } from '../../standby-agent/failover/options.js';
+import { LOCAL_POOL_DEFAULTS, localPoolSize, poolResizeNeeded } from '../../standby-agent/failover/resume.js';
 
 const base = {
   controller: 'unix:/run/c.sock',
@@ -31,7 +32,14 @@ t.test('flags -> settings', async (t) => {
     autoFailover: true,
     restoreEnabled: true,
     mirror: true,
+    localPool: 'auto',
+    localPoolMaxAgeMs: 15_000,
   });
+  t.match(failoverSettings({ ...base, 'local-pool': '0' }, ['10.0.0.1:80']), { localPool: 0 });
+  t.match(
+    failoverSettings({ ...base, 'local-pool': '300', 'local-pool-max-age-ms': '5000' }, ['10.0.0.1:80']),
+    { localPool: 300, localPoolMaxAgeMs: 5000 },
+  );
   const h = failoverSettings(
     { ...base, heartbeat: 'http://10.0.0.1/health', 'heartbeat-misses': '3', 'no-restore': true },
     ['10.0.0.1:80'],
@@ -61,6 +69,14 @@ t.test('bad flags get clear errors', async (t) => {
     /contradict/,
   );
   t.throws(() => failoverSettings({ ...base, 'heartbeat-interval-ms': '-5' }, ['10.0.0.1:80']), /interval/);
+  t.throws(
+    () => failoverSettings({ ...base, 'local-pool': 'lots' }, ['10.0.0.1:80']),
+    /--local-pool must be/,
+  );
+  t.throws(
+    () => failoverSettings({ ...base, 'local-pool-max-age-ms': '500' }, ['10.0.0.1:80']),
+    /--local-pool-max-age-ms must be at least 1000/,
+  );
 });
 
 t.test('ports and addresses from a topology file', async (t) => {
@@ -91,4 +107,16 @@ t.test('ports and addresses from a topology file', async (t) => {
     'local-service': '127.0.0.1:80',
   });
   t.match(s, { dpid: '00000000000000aa', servicePort: 3, standbyPort: 4, serviceIp: '10.0.0.10' });
+});
+
+t.test('the pool of idle local connections follows the tracked connections', async (t) => {
+  t.equal(localPoolSize('auto', 0), 0, 'nothing tracked: none');
+  t.equal(localPoolSize('auto', 1000), 1100, '10% more than tracked');
+  t.equal(localPoolSize('auto', 100_000), LOCAL_POOL_DEFAULTS.autoMax, 'capped');
+  t.equal(localPoolSize(250, 1000), 250, 'a fixed size is kept');
+  t.equal(localPoolSize(0, 1000), 0, '0: no pool');
+  t.ok(poolResizeNeeded(0, 22), 'from none');
+  t.ok(poolResizeNeeded(22, 0), 'to none');
+  t.notOk(poolResizeNeeded(1100, 1103), 'small changes are not worth a call');
+  t.ok(poolResizeNeeded(1100, 1200), 'larger ones are');
 });

@@ -14,11 +14,11 @@
 // repair mode (where a write would land in the receive queue).
 #include "relay.h"
 
+#include "listener.h"
+#include "pool.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -57,8 +57,11 @@ constexpr uint32_t kAcceptQueueShare = 2;
 struct Pair;
 
 struct End {
-  Pair* pair;
-  int side;
+  Tag tag = Tag::kPairEnd;  // epoll events point here (or at a pooled connection)
+  Pair* pair = nullptr;
+  int side = 0;
+  End() = default;
+  End(Pair* p, int s) : pair(p), side(s) {}
 };
 
 // One direction: bytes read from fd[side] are written to fd[1 - side].
@@ -86,6 +89,7 @@ struct Pair {
   bool connecting = false;
   bool joined = false;
   bool held = false;  // nothing is written to the client until relayRelease
+  bool fromPool = false;  // its local connection came from the pool (made before the join)
   sockaddr_storage target{};
   socklen_t targetLen = 0;
   std::string error;
@@ -121,6 +125,7 @@ sockaddr_storage budgetTarget{};
 std::atomic<uint64_t> joinedCount{0};
 std::atomic<uint64_t> connectFailedCount{0};
 std::atomic<int64_t> lastJoinedUs{0};
+std::atomic<uint64_t> fromPoolCount{0};
 // worker only: held joins, until a release (or cancel) comes
 std::vector<Pair*> heldPairs;
 // set by relayRelease / relayCancel, acted on by the worker after the pairs added before them
@@ -128,6 +133,22 @@ std::atomic<bool> releaseAsked{false};
 std::atomic<bool> cancelAsked{false};
 // held by the worker while it touches sockets; relayPause takes it to keep the worker off them
 std::mutex ioMu;
+// idle connections to the local service (pool.cc); its settings come from relayPool, under mu
+LocalPool pool;
+struct PoolConfig {
+  sockaddr_storage target{};
+  socklen_t len = 0;
+  size_t size = 0;
+  int64_t maxAgeUs = 0;
+};
+PoolConfig poolConfig;  // guarded by mu
+std::atomic<bool> poolConfigAsked{false};
+
+int64_t NowMonoUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
 
 int64_t NowEpochUs() {
   timespec ts{};
@@ -258,6 +279,7 @@ void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
   if (p->error.empty()) {
     p->joined = true;
     joinedCount.fetch_add(1);
+    if (p->fromPool) fromPoolCount.fetch_add(1);
     lastJoinedUs.store(NowEpochUs());
     Begin(p);
   } else {
@@ -268,50 +290,6 @@ void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
     finished.push_back(p);
   }
   StartWaiting(finished);
-}
-
-// The accept queue of the listener at `target` (a local socket): how many connections wait in
-// it and how many it may hold. False when there is no such listener in this namespace.
-bool AcceptQueue(const sockaddr_storage& target, uint32_t* queued, uint32_t* limit) {
-  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0) return false;
-  struct {
-    nlmsghdr nlh;
-    inet_diag_req_v2 req;
-  } msg{};
-  msg.nlh.nlmsg_len = sizeof msg;
-  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  msg.req.sdiag_family = static_cast<uint8_t>(target.ss_family);
-  msg.req.sdiag_protocol = IPPROTO_TCP;
-  msg.req.idiag_states = 1u << 10;  // TCP_LISTEN
-  uint16_t port = target.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(&target)->sin_port
-                                              : reinterpret_cast<const sockaddr_in6*>(&target)->sin6_port;
-  bool found = false;
-  if (send(fd, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
-    alignas(nlmsghdr) char buf[16384];
-    for (bool more = true; more;) {
-      ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      int len = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-          more = false;
-          break;
-        }
-        auto* d = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
-        // the listener on that port (bound to the address, or to any): the fullest one counts
-        if (d->id.idiag_sport != port) continue;
-        if (!found || d->idiag_rqueue > *queued) {
-          *queued = d->idiag_rqueue;
-          *limit = d->idiag_wqueue;
-        }
-        found = true;
-      }
-    }
-  }
-  close(fd);
-  return found;
 }
 
 // Whether another connect to p's target may start now (see kAcceptQueueShare).
@@ -385,6 +363,8 @@ void Run() {
   while (!stopping.load()) {
     // paced by a full accept queue: look again in a millisecond
     int timeout = acceptPaced && !waitingConnect.empty() ? 1 : -1;
+    int poolWait = pool.Maintain(NowMonoUs(), waitingConnect.empty() && connecting == 0);
+    if (poolWait >= 0 && (timeout < 0 || poolWait < timeout)) timeout = poolWait;
     int n = epoll_wait(epfd, events.data(), static_cast<int>(events.size()), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -406,10 +386,28 @@ void Run() {
           std::lock_guard<std::mutex> lock(mu);
           added.swap(incoming);
         }
+        if (poolConfigAsked.exchange(false)) {
+          PoolConfig c;
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            c = poolConfig;
+          }
+          pool.Configure(epfd, c.target, c.len, c.size, c.maxAgeUs);
+        }
         for (Pair* p : added) {
           if (p->held) heldPairs.push_back(p);
           if (p->join) {
-            waitingConnect.push_back(p);
+            int fd = waitingConnect.empty() ? pool.Take(p->target, NowMonoUs()) : -1;
+            if (fd < 0) {
+              waitingConnect.push_back(p);
+              continue;
+            }
+            // accepted by the service already: the pair relays at once
+            p->fd[kLocal] = fd;
+            p->fromPool = true;
+            connecting++;  // settled right away, as a connect that completed at once
+            p->connecting = true;
+            ConnectSettled(p, finished);
             continue;
           }
           // bytes read before the hand-over go first
@@ -444,6 +442,10 @@ void Run() {
           heldPairs.clear();
           StartWaiting(finished);
         }
+        continue;
+      }
+      if (*static_cast<Tag*>(events[i].data.ptr) == Tag::kPooled) {
+        pool.OnEvent(static_cast<PooledConn*>(events[i].data.ptr), events[i].events, NowMonoUs());
         continue;
       }
       End* end = static_cast<End*>(events[i].data.ptr);
@@ -485,6 +487,7 @@ void Run() {
         finished.push_back(p);
       }
     }
+    pool.Reap();
     if (!finished.empty()) {
       std::lock_guard<std::mutex> lock(mu);
       for (Pair* p : finished) {
@@ -520,6 +523,8 @@ void Stop() {
     waitingConnect.clear();
     heldPairs.clear();
     connecting = 0;
+    pool.CloseAll();
+    pool.Reap();
   }
   close(epfd);
   close(wakefd);
@@ -605,6 +610,34 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// host and port into a socket address; false (with a JS exception) when they are not valid
+bool ParseTarget(const Napi::Value& hostArg, const Napi::Value& portArg, const char* fn,
+                 sockaddr_storage* target, socklen_t* len) {
+  Napi::Env env = hostArg.Env();
+  std::string host = hostArg.As<Napi::String>().Utf8Value();
+  int port = portArg.As<Napi::Number>().Int32Value();
+  if (port < 1 || port > 65535) {
+    Napi::RangeError::New(env, std::string(fn) + ": port must be 1-65535").ThrowAsJavaScriptException();
+    return false;
+  }
+  auto* v4 = reinterpret_cast<sockaddr_in*>(target);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(target);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof(sockaddr_in6);
+  } else {
+    Napi::TypeError::New(env, std::string(fn) + ": host must be an IPv4 or IPv6 address, got \"" + host + "\"")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
 // relayJoin(id, clientFd, host, port, hold?): the relay connects to host:port itself and then
 // relays; it takes a duplicate of clientFd (the caller closes its own). hold: the client's bytes
 // go on at once, nothing goes to the client before relayRelease().
@@ -620,30 +653,12 @@ Napi::Value Join(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "relayJoin(id, clientFd, host, port[, hold])").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string host = info[2].As<Napi::String>().Utf8Value();
-  int port = info[3].As<Napi::Number>().Int32Value();
+  sockaddr_storage target{};
+  socklen_t targetLen = 0;
+  if (!ParseTarget(info[2], info[3], "relayJoin", &target, &targetLen)) return env.Undefined();
   auto* p = new Pair();
-  if (port < 1 || port > 65535) {
-    delete p;
-    Napi::RangeError::New(env, "relayJoin: port must be 1-65535").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&p->target);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&p->target);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    p->targetLen = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    p->targetLen = sizeof(sockaddr_in6);
-  } else {
-    delete p;
-    Napi::TypeError::New(env, "relayJoin: host must be an IPv4 or IPv6 address, got \"" + host + "\"")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  p->target = target;
+  p->targetLen = targetLen;
   p->id = info[0].As<Napi::Number>().Uint32Value();
   p->join = true;
   p->fd[kLocal] = -1;
@@ -691,6 +706,41 @@ Napi::Value Signal(const Napi::CallbackInfo& info, std::atomic<bool>& flag, cons
   return env.Undefined();
 }
 
+// relayPool(host, port, size, maxAgeMs): the relay keeps `size` idle connections to host:port,
+// each replaced before it is maxAgeMs old; relayJoin to that address takes one instead of
+// connecting. size 0 closes them all.
+Napi::Value Pool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!started) {
+    Napi::Error::New(env, "relayPool: the relay is not started").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "relayPool(host, port, size, maxAgeMs)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double size = info[2].As<Napi::Number>().DoubleValue();
+  double maxAgeMs = info[3].As<Napi::Number>().DoubleValue();
+  if (!(size >= 0 && size <= 1000000) || size != static_cast<double>(static_cast<int64_t>(size))) {
+    Napi::RangeError::New(env, "relayPool: size must be an integer 0-1000000").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!(maxAgeMs >= 1000)) {
+    Napi::RangeError::New(env, "relayPool: maxAgeMs must be at least 1000").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  PoolConfig c;
+  if (!ParseTarget(info[0], info[1], "relayPool", &c.target, &c.len)) return env.Undefined();
+  c.size = static_cast<size_t>(size);
+  c.maxAgeUs = static_cast<int64_t>(maxAgeMs * 1000);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    poolConfig = c;
+  }
+  return Signal(info, poolConfigAsked, "relayPool");
+}
+
 Napi::Value Release(const Napi::CallbackInfo& info) { return Signal(info, releaseAsked, "relayRelease"); }
 
 // relayPause(): returns once the worker is off every socket, and keeps it off until
@@ -719,6 +769,19 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("joined", static_cast<double>(joinedCount.load()));
   o.Set("connectFailed", static_cast<double>(connectFailedCount.load()));
   o.Set("lastJoinedAt", static_cast<double>(lastJoinedUs.load()) / 1000.0);
+  o.Set("fromPool", static_cast<double>(fromPoolCount.load()));
+  PoolStats ps = pool.Stats();
+  auto po = Napi::Object::New(env);
+  po.Set("ready", static_cast<double>(ps.ready));
+  po.Set("connecting", static_cast<double>(ps.connecting));
+  po.Set("taken", static_cast<double>(ps.taken));
+  po.Set("opened", static_cast<double>(ps.opened));
+  po.Set("connectFailed", static_cast<double>(ps.connectFailed));
+  po.Set("closedByService", static_cast<double>(ps.closedByService));
+  po.Set("maxAgeMs", ps.maxAgeMs);
+  if (!ps.lastError.empty()) po.Set("lastError", ps.lastError);
+  if (!ps.disabled.empty()) po.Set("disabled", ps.disabled);
+  o.Set("pool", po);
   return o;
 }
 
@@ -733,6 +796,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayPause", Napi::Function::New(env, Pause, "relayPause"));
   exports.Set("relayUnpause", Napi::Function::New(env, Unpause, "relayUnpause"));
   exports.Set("relayCancel", Napi::Function::New(env, Cancel, "relayCancel"));
+  exports.Set("relayPool", Napi::Function::New(env, Pool, "relayPool"));
   env.AddCleanupHook([]() { Stop(); });
 }
 
