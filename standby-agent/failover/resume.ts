@@ -32,6 +32,9 @@ export interface JoinStats {
   repliesCompleted: number;
   /** joins whose local connection was an idle one from the pool (made before the failover) */
   fromPool?: number;
+  /** when the held replies were released (epoch ms), and how long the relay took to pass them on */
+  releasedAt?: number;
+  releaseMs?: number;
   /** the pool of idle connections to the local service, when one is kept (keepIdle) */
   pool?: LocalPoolStats & { size: number };
   /** wall-clock ms (epoch): the first join asked, the last local connect made, the last pair
@@ -116,6 +119,10 @@ export class ServiceJoiner {
       s.joined += r.joined;
       s.failed += r.connectFailed;
       s.fromPool = r.fromPool;
+      if (r.lastReleaseAt > 0) {
+        s.releasedAt = r.lastReleaseAt;
+        s.releaseMs = r.lastReleaseMs;
+      }
       if (this.poolSize > 0 || r.pool.ready > 0 || r.pool.opened > 0)
         s.pool = { size: this.poolSize, ...r.pool };
       if (r.lastJoinedAt > 0) s.lastConnectAt = Math.max(s.lastConnectAt ?? 0, r.lastJoinedAt);

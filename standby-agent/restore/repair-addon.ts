@@ -110,6 +110,10 @@ export interface RelayStats {
   lastJoinedAt: number;
   /** joins whose local connection came from the pool */
   fromPool: number;
+  /** the last relayRelease: when it began (ms since the epoch; 0 = none) and how long the
+   *  relay thread took to pass the held replies on */
+  lastReleaseAt: number;
+  lastReleaseMs: number;
   pool: LocalPoolStats;
 }
 

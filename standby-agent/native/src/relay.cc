@@ -126,6 +126,9 @@ std::atomic<uint64_t> joinedCount{0};
 std::atomic<uint64_t> connectFailedCount{0};
 std::atomic<int64_t> lastJoinedUs{0};
 std::atomic<uint64_t> fromPoolCount{0};
+// the last release of held joins: when it began, and how long passing their replies on took
+std::atomic<int64_t> lastReleaseAtUs{0};
+std::atomic<int64_t> lastReleaseTookUs{0};
 // worker only: held joins, until a release (or cancel) comes
 std::vector<Pair*> heldPairs;
 // set by relayRelease / relayCancel, acted on by the worker after the pairs added before them
@@ -420,6 +423,7 @@ void Run() {
         StartWaiting(finished);
         bool cancel = cancelAsked.exchange(false);
         if (cancel || releaseAsked.exchange(false)) {
+          int64_t releaseStart = NowEpochUs();
           for (Pair* p : heldPairs) {
             if (p->done) continue;
             p->held = false;
@@ -438,6 +442,10 @@ void Run() {
               Finish(p);
               finished.push_back(p);
             }
+          }
+          if (!cancel) {
+            lastReleaseAtUs.store(releaseStart);
+            lastReleaseTookUs.store(NowEpochUs() - releaseStart);
           }
           heldPairs.clear();
           StartWaiting(finished);
@@ -770,6 +778,8 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("connectFailed", static_cast<double>(connectFailedCount.load()));
   o.Set("lastJoinedAt", static_cast<double>(lastJoinedUs.load()) / 1000.0);
   o.Set("fromPool", static_cast<double>(fromPoolCount.load()));
+  o.Set("lastReleaseAt", static_cast<double>(lastReleaseAtUs.load()) / 1000.0);
+  o.Set("lastReleaseMs", static_cast<double>(lastReleaseTookUs.load()) / 1000.0);
   PoolStats ps = pool.Stats();
   auto po = Napi::Object::New(env);
   po.Set("ready", static_cast<double>(ps.ready));
