@@ -186,17 +186,25 @@ export class FailoverService {
     }
   }
 
-  private async checkBarrier(): Promise<void> {
+  /** Tries the barrier up to `tries` times, a second apart (a marker can be lost at start-up). */
+  private async checkBarrier(tries = 3): Promise<void> {
     const { opts } = this;
     if (!opts.drainCapture) return;
     const r = await opts.drainCapture();
     this.barrierCheck = r;
-    if (r.ok) opts.logger?.info({ barrier: r }, `capture barrier echoed by the switch in ${r.ms} ms`);
-    else
-      opts.logger?.warn(
-        { barrier: r },
-        `capture barrier not passed (${r.error ?? 'timeout'}): failover snapshots will wait a fixed time`,
-      );
+    if (r.ok) {
+      opts.logger?.info({ barrier: r }, `capture barrier echoed by the switch in ${r.ms} ms`);
+      return;
+    }
+    const again = tries > 1 && !this.stopped;
+    opts.logger?.warn(
+      { barrier: r },
+      `capture barrier not passed (${r.error ?? 'timeout'}): ${again ? 'trying again in a second; until then, ' : ''}failover snapshots wait a fixed time`,
+    );
+    if (again) {
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      if (!this.stopped && this.state === 'standby') await this.checkBarrier(tries - 1);
+    }
   }
 
   stop(): void {
