@@ -7,7 +7,13 @@ import type { HeartbeatTarget } from '../liveness/heartbeat.js';
 import type { BarrierResult } from '../capture/barrier.js';
 import { type DeadVerdict, LivenessMonitor } from '../liveness/monitor.js';
 import { loadRepairAddon } from '../restore/repair-addon.js';
-import { type RestoreFdOutcome, restoreFds, topUpReceive, warmUpRestore } from '../restore/repair-socket.js';
+import {
+  type RestoreFdOutcome,
+  raiseFdLimit,
+  restoreFds,
+  topUpReceive,
+  warmUpRestore,
+} from '../restore/repair-socket.js';
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, setNeighbours, takeAddress } from './address.js';
 import type { MirrorRequest } from './controller-client.js';
@@ -120,6 +126,11 @@ export class FailoverService {
     // fail now, with the build hint, rather than in the middle of a failover
     if (opts.restoreEnabled !== false) {
       loadRepairAddon();
+      const fdLimit = raiseFdLimit();
+      opts.logger?.info(
+        { fdLimit },
+        `descriptor limit ${fdLimit}: about ${Math.floor(fdLimit / 3)} connections per failover`,
+      );
       const warmed = warmUpRestore();
       opts.logger?.debug({ warmed }, 'restore path warmed up');
     }

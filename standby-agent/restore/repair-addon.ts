@@ -95,6 +95,8 @@ export interface RepairAddon {
   sendFrame(ifname: string, frame: Buffer): number;
   /** grows the process's descriptor table to n now (capped by RLIMIT_NOFILE); returns the size */
   reserveFds(n: number): number;
+  /** raises RLIMIT_NOFILE to n (the hard limit too, when allowed); returns the soft limit now */
+  raiseFdLimit(n: number): number;
   /** adds ip/prefixLen on ifname over rtnetlink: true if added, false if it was there already */
   addAddress(ifname: string, ip: string, prefixLen: number): boolean;
   /** neighbour entries [ip, mac] on ifname (NUD_STALE), over rtnetlink; returns how many */

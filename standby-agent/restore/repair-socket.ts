@@ -150,14 +150,22 @@ export function restoreConnection(params: RestoreParams): net.Socket {
   return outcome.socket;
 }
 
+/** descriptor table slots reserved at start (see the addon's reserveFds) */
+export const RESERVED_FDS = 32768;
+
+/** the descriptor limit the agent asks for: ~80,000 connections at three descriptors each */
+export const FD_LIMIT = 262_144;
+
+/** Raises this process's descriptor limit to FD_LIMIT (as far as allowed); returns it. */
+export function raiseFdLimit(): number {
+  return loadRepairAddon().raiseFdLimit(FD_LIMIT);
+}
+
 /**
  * Creates and silently drops `n` repaired sockets on the loopback, so the kernel's socket
  * caches are warm when a failover restores many connections at once (the first cold batch of
  * 1,000 takes about twice as long). Returns how many were created; never throws.
  */
-/** descriptor table slots reserved at start (see the addon's reserveFds) */
-export const RESERVED_FDS = 32768;
-
 export function warmUpRestore(n = 1024): number {
   try {
     const addon = loadRepairAddon();

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -534,8 +535,39 @@ Napi::Value ReserveFds(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// raiseFdLimit(n): RLIMIT_NOFILE up to n (at most fs.nr_open), the hard limit too when this
+// process may (root may); returns the soft limit now. A failover holds about three descriptors
+// per connection for a moment, and the pool one more per tracked connection before: a default
+// limit of 1,024 (or 20,000) bounds how many connections one failover can take.
+Napi::Value RaiseFdLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().DoubleValue() < 1) {
+    Napi::TypeError::New(env, "raiseFdLimit(n): n must be a positive number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  rlim_t n = static_cast<rlim_t>(info[0].As<Napi::Number>().DoubleValue());
+  FILE* f = fopen("/proc/sys/fs/nr_open", "r");
+  if (f != nullptr) {
+    unsigned long long nrOpen = 0;
+    if (fscanf(f, "%llu", &nrOpen) == 1 && nrOpen > 0 && n > nrOpen) n = static_cast<rlim_t>(nrOpen);
+    fclose(f);
+  }
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return Napi::Number::New(env, 0);
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= n) return Napi::Number::New(env, static_cast<double>(rl.rlim_cur));
+  rlimit want{n, rl.rlim_max == RLIM_INFINITY || rl.rlim_max > n ? rl.rlim_max : n};
+  if (setrlimit(RLIMIT_NOFILE, &want) != 0) {
+    // not allowed to raise the hard limit: up to it
+    want = {rl.rlim_max < n ? rl.rlim_max : n, rl.rlim_max};
+    setrlimit(RLIMIT_NOFILE, &want);
+  }
+  getrlimit(RLIMIT_NOFILE, &rl);
+  return Napi::Number::New(env, static_cast<double>(rl.rlim_cur));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reserveFds", Napi::Function::New(env, ReserveFds, "reserveFds"));
+  exports.Set("raiseFdLimit", Napi::Function::New(env, RaiseFdLimit, "raiseFdLimit"));
   exports.Set("topUp", Napi::Function::New(env, TopUp, "topUp"));
   exports.Set("restore", Napi::Function::New(env, RestoreBatch, "restore"));
   exports.Set("readState", Napi::Function::New(env, ReadRepairState, "readState"));
