@@ -9,10 +9,10 @@
 // service (a small Node HTTP service) dies with its link, its kernel's exact socket state stands
 // in for the tracker's verdicts; the controller (core + REST API) is real; the standby's
 // FailoverService does the rest (fence, address, TCP_REPAIR, redirect, join).
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import type { FailoverReport } from '../standby-agent/failover/report.js';
 import { waitForReport } from '../test/failover/e2e-helpers.js';
 import {
@@ -58,6 +58,44 @@ function isPreserved(c: ClientConnSummary, durationMs: number): boolean {
     // the clients stop sending on the stop signal and report a little later
     durationMs - c.lastResponseMs < 1000 + 2 * interval
   );
+}
+
+const execFileAsync = promisify(execFile);
+
+/** CPU ms (user + system) each thread of `pids` has used, keyed "command/thread pid/tid". */
+function threadCpu(pids: string[]): Map<string, number> {
+  const tick = 1000 / 100; // USER_HZ
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    // node processes by what they run: the agent, the controller or the clients
+    const cmd = (() => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const script = argv.find((a) => /standby-agent|controller\/|http-clients/.test(a));
+        if (script) return /standby-agent/.test(script) ? 'agent' : /controller/.test(script) ? 'controller' : 'clients';
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        return '?';
+      }
+    })();
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        out.set(`${cmd}/${name} ${pid}/${tid}`, (Number(rest[11]) + Number(rest[12])) * tick);
+      } catch {
+        // the thread ended
+      }
+    }
+  }
+  return out;
 }
 
 /** Frames the kernel dropped because a CPU's input backlog was full (all CPUs). */
@@ -145,6 +183,24 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       };
     };
     const pmdBefore = process.env.BENCH_DEBUG ? await pmdStats() : undefined;
+    // BENCH_DEBUG: CPU time each thread of the lab's processes used in the 300 ms after the kill
+    const labPids = process.env.BENCH_DEBUG
+      ? (
+          await Promise.all(
+            [s.client, s.standby, s.service, s.sw].map(async (h) =>
+              (await execFileAsync('ip', ['netns', 'pids', h.ns])).stdout.split('\n').filter(Boolean),
+            ),
+          )
+        ).flat()
+      : [];
+    // the same 300 ms before the kill, for comparison
+    const steadyStart = threadCpu(labPids);
+    if (process.env.BENCH_DEBUG) await sleep(300);
+    const steady = threadCpu(labPids);
+    const cpuBefore = threadCpu(labPids);
+    const cpuWindow = process.env.BENCH_DEBUG
+      ? new Promise<Map<string, number>>((resolve) => setTimeout(() => resolve(threadCpu(labPids)), 300))
+      : undefined;
     const killedAt = performance.now();
     const killedEpochMs = Date.now();
     if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${killedEpochMs / 1000}`);
@@ -152,6 +208,10 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     // the mark comes once the link is down: a reply the clients get after it is the standby's
     // (marked before, the dying service's last replies would count as the gap's end)
     clients.mark();
+    // Stay off the CPU while the failover runs: each poll for the report spawns a curl in the
+    // standby's namespace (several ms of CPU on a 2-core machine, every 50 ms). The report's
+    // own timings say when each step ran.
+    await sleep(1000);
     let report: FailoverReport | undefined;
     try {
       report = await waitForReport(s, 30_000);
@@ -234,6 +294,23 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       console.error(
         `[bench]   gap start after the kill (min p10 p50 p90 p99 max): ${q(starts).join(' ')}; gap end: ${q(ends).join(' ')}`,
       );
+      if (cpuWindow) {
+        const show = (what: string, from: Map<string, number>, to: Map<string, number>) => {
+          const used = [...to]
+            .map(([k, v]) => [k, v - (from.get(k) ?? 0)] as const)
+            .filter(([, v]) => v > 0)
+            .sort((a, b) => b[1] - a[1]);
+          const total = used.reduce((a, [, v]) => a + v, 0);
+          console.error(
+            `[bench]   CPU ms in the 300 ms ${what} (${total} in all): ${used
+              .slice(0, 10)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
+        };
+        show('before the kill', steadyStart, steady);
+        show('after the kill', cpuBefore, await cpuWindow);
+      }
       if (pmdBefore) {
         const after = await pmdStats();
         const flows = (await s.sw.ovs.appctl('dpctl/dump-flows')).trim().split('\n').length;
