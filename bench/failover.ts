@@ -78,7 +78,12 @@ function threadCpu(pids: string[]): Map<string, number> {
       try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
         const script = argv.find((a) => /standby-agent|controller\/|http-clients/.test(a));
-        if (script) return /standby-agent/.test(script) ? 'agent' : /controller/.test(script) ? 'controller' : 'clients';
+        if (script)
+          return /standby-agent/.test(script)
+            ? 'agent'
+            : /controller/.test(script)
+              ? 'controller'
+              : 'clients';
         return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       } catch {
         return '?';
