@@ -90,7 +90,7 @@ export class ServiceJoiner {
   /** some prepared joins are held on the relay thread */
   private held = false;
   /** idle connections asked of the relay (keepIdle) */
-  private poolSize = 0;
+  private idleWanted = 0;
 
   /** Joined pairs go to the addon's relay thread; without the addon, they stay on stream pipes. */
   constructor(
@@ -123,8 +123,8 @@ export class ServiceJoiner {
         s.releasedAt = r.lastReleaseAt;
         s.releaseMs = r.lastReleaseMs;
       }
-      if (this.poolSize > 0 || r.pool.ready > 0 || r.pool.opened > 0)
-        s.pool = { size: this.poolSize, ...r.pool };
+      if (this.idleWanted > 0 || r.pool.ready > 0 || r.pool.opened > 0)
+        s.pool = { size: this.idleWanted, ...r.pool };
       if (r.lastJoinedAt > 0) s.lastConnectAt = Math.max(s.lastConnectAt ?? 0, r.lastJoinedAt);
     }
     return s;
@@ -178,8 +178,13 @@ export class ServiceJoiner {
   keepIdle(size: number, maxAgeMs: number): boolean {
     if (!this.relay || net.isIP(this.service.host) === 0) return false;
     this.relay.keepIdle(this.service.host, this.service.port, size, maxAgeMs);
-    this.poolSize = size;
+    this.idleWanted = size;
     return true;
+  }
+
+  /** the idle connections last asked for (keepIdle) */
+  get keptIdle(): number {
+    return this.idleWanted;
   }
 
   /** Replies go to the clients of the prepared joins on the relay thread. */

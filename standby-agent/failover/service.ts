@@ -98,7 +98,6 @@ export class FailoverService {
   private stopped = false;
   private mirrorRetry: NodeJS.Timeout | undefined;
   private poolTimer: NodeJS.Timeout | undefined;
-  private poolSize = 0;
   /** the capture barrier's first try, once mirrored: unless the switch echoed it, snapshots wait
    *  a fixed settleMs instead (a barrier that never passes would cost its timeout twice) */
   private barrierCheck: BarrierResult | undefined;
@@ -157,16 +156,16 @@ export class FailoverService {
       this.state === 'standby' && !this.stopped
         ? localPoolSize(opts.localPool ?? 'auto', opts.tracker.size ?? 0)
         : 0;
-    if (!poolResizeNeeded(this.poolSize, wanted)) return;
+    const current = this.joiner.keptIdle;
+    if (!poolResizeNeeded(current, wanted)) return;
     if (!this.joiner.keepIdle(wanted, opts.localPoolMaxAgeMs ?? LOCAL_POOL_DEFAULTS.maxAgeMs)) {
       if (this.poolTimer) clearInterval(this.poolTimer);
       this.poolTimer = undefined;
       return;
     }
     const msg = `keeping ${wanted} idle connections to the local service ${opts.localService.host}:${opts.localService.port}`;
-    if (wanted === 0 || this.poolSize === 0) opts.logger?.info({ localPool: wanted }, msg);
+    if (wanted === 0 || current === 0) opts.logger?.info({ localPool: wanted }, msg);
     else opts.logger?.debug({ localPool: wanted }, msg);
-    this.poolSize = wanted;
   }
 
   /** Whether the mirror of the service port to this standby is in place. */

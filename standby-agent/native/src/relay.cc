@@ -11,7 +11,8 @@
 // queued request on, so the local service works on it while the failover redirects; its reply
 // waits until relayRelease (the failover's top-up is done, and the switch sends the client's
 // answers here). relayPause keeps the worker off every socket while the caller changes some in
-// repair mode (where a write would land in the receive queue).
+// repair mode (where a write would land in the receive queue). relayPool keeps idle connections
+// to the local service open ahead of a failover (pool.cc): a join takes one instead of connecting.
 #include "relay.h"
 
 #include "listener.h"
