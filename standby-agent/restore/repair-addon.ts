@@ -131,6 +131,8 @@ export interface LocalPoolStats {
   closedByService: number;
   /** the age at which connections are replaced now */
   maxAgeMs: number;
+  /** at most this many are kept: the service closed new connections at once (it is full) */
+  limit?: number;
   lastError?: string;
   /** why the pool stopped for good (the service sent bytes unprompted) */
   disabled?: string;

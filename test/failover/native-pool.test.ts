@@ -145,6 +145,43 @@ t.test('connections the service closes when idle are replaced, and sooner from t
   await noPool(svc.port);
 });
 
+t.test(
+  'a service that is full (closes new connections at once): the pool keeps fewer than it holds',
+  async (t) => {
+    const held = new Set<net.Socket>();
+    let refused = 0;
+    const server = net.createServer((s) => {
+      s.on('error', () => {});
+      if (held.size >= 20) {
+        refused++;
+        s.destroy(); // like nginx out of worker_connections: accepted, closed at once
+        return;
+      }
+      held.add(s);
+      s.on('close', () => held.delete(s));
+    });
+    const port = await listen(server);
+    t.teardown(() => {
+      for (const s of held) s.destroy();
+      server.close();
+    });
+    relay.keepIdle('127.0.0.1', port, 30, 15_000);
+    await until('a limit', () => pool().limit !== undefined);
+    await until('the pool under the limit', () => pool().ready <= 18, 3000);
+    t.ok((pool().limit ?? 99) <= 18, `the pool keeps at most ${pool().limit} (the service holds 20)`);
+    t.match(pool().lastError, /closed a new connection at once/, 'says why');
+    t.equal(pool().maxAgeMs, 15_000, 'a full service is not taken for an idle timeout');
+    const refusedBefore = refused;
+    await sleep(2000);
+    t.ok(
+      refused - refusedBefore <= 1,
+      `no churn against the full service (${refused - refusedBefore} more refused)`,
+    );
+    t.ok(held.size < 20, `a place is left for the failover's joins (${held.size} of 20 held)`);
+    await noPool(port);
+  },
+);
+
 t.test('connections are replaced before they are maxAge old', async (t) => {
   const svc = await echoService();
   t.teardown(() => svc.close());

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "listener.h"
@@ -70,6 +71,10 @@ void LocalPool::Configure(int epfd, const sockaddr_storage& target, socklen_t le
     std::lock_guard<std::mutex> lock(textMu_);
     disabledWhy_.clear();
     lastError_.clear();
+  }
+  if (size != size_) {
+    limit_ = SIZE_MAX;  // a new size: the service's room is tried again
+    limitSeen_.store(-1);
   }
   size_ = size;
   configuredMaxAgeUs_ = std::max(maxAgeUs, kMinMaxAgeUs);
@@ -144,21 +149,29 @@ void LocalPool::OnEvent(PooledConn* c, uint32_t events, int64_t nowUs) {
     Disable("the local service sent bytes on an idle connection (it speaks first): a pooled connection would pass them to a client");
     return;
   }
-  // The service closes idle connections: replace them well before that age from now on.
   closedByService_.fetch_add(1);
+  if (age < kMinMaxAgeUs) {
+    // Closed at once: the service is full (a connection limit, like nginx's worker_connections).
+    // Idle connections must not take the places a failover's joins and new clients need: the
+    // pool keeps fewer than the service holds now.
+    limit_ = ready_.size() * 9 / 10;
+    limitSeen_.store(static_cast<int64_t>(limit_));
+    SetError("the local service closed a new connection at once (full?): the pool keeps at most " +
+             std::to_string(limit_));
+    retryAtUs_ = nowUs + kRetryUs;
+    return;
+  }
+  // The service closes idle connections: replace them well before that age from now on.
   maxAgeUs_ = std::max(kMinMaxAgeUs, std::min(maxAgeUs_, age * 4 / 5));
   maxAgeSeen_.store(maxAgeUs_);
-  if (age < kMinMaxAgeUs) {
-    SetError("the local service closed an idle connection after " + std::to_string(age / 1000) + " ms");
-    retryAtUs_ = nowUs + kRetryUs;
-  }
 }
 
 int LocalPool::Maintain(int64_t nowUs, bool mayConnect) {
   if (disabled_ || (size_ == 0 && ready_.empty() && connecting_ == 0)) return -1;
   int64_t wakeUs = -1;
   auto wakeAt = [&](int64_t atUs) { wakeUs = wakeUs < 0 ? atUs : std::min(wakeUs, atUs); };
-  while (ready_.size() > size_) {  // fewer wanted: the oldest go
+  const size_t want = std::min(size_, limit_);
+  while (ready_.size() > want) {  // fewer wanted: the oldest go
     Drop(ready_.front());
     ready_.pop_front();
   }
@@ -169,13 +182,13 @@ int LocalPool::Maintain(int64_t nowUs, bool mayConnect) {
     if (nowUs >= dueUs) {
       Drop(ready_.front());
       ready_.pop_front();
-      recycleAtUs_ = nowUs + maxAgeUs_ / 2 / static_cast<int64_t>(std::max<size_t>(size_, 1));
+      recycleAtUs_ = nowUs + maxAgeUs_ / 2 / static_cast<int64_t>(std::max<size_t>(want, 1));
     }
     if (!ready_.empty()) wakeAt(std::max(ready_.front()->readyUs + maxAgeUs_ / 2, recycleAtUs_));
   }
   readyCount_.store(ready_.size());
   size_t have = ready_.size() + connecting_;
-  if (have < size_) {
+  if (have < want) {
     if (!mayConnect) {
       wakeAt(nowUs + kPacedUs);
     } else if (nowUs < lastTakeUs_ + kAfterTakesUs) {
@@ -183,7 +196,7 @@ int LocalPool::Maintain(int64_t nowUs, bool mayConnect) {
     } else if (nowUs < retryAtUs_) {
       wakeAt(retryAtUs_);
     } else if (connecting_ < kMaxConnecting) {
-      size_t room = std::min(kMaxConnecting - connecting_, size_ - have);
+      size_t room = std::min(kMaxConnecting - connecting_, want - have);
       uint32_t queued = 0, limit = 0;
       if (AcceptQueue(target_, &queued, &limit)) {
         uint32_t share = limit / kAcceptQueueShare;
@@ -275,7 +288,8 @@ PoolStats LocalPool::Stats() const {
   PoolStats s{readyCount_.load(),     connectingCount_.load(),
               taken_.load(),          opened_.load(),
               connectFailed_.load(),  closedByService_.load(),
-              static_cast<double>(maxAgeSeen_.load()) / 1000.0, {}, {}};
+              static_cast<double>(maxAgeSeen_.load()) / 1000.0, static_cast<double>(limitSeen_.load()),
+              {}, {}};
   std::lock_guard<std::mutex> lock(textMu_);
   s.lastError = lastError_;
   s.disabled = disabledWhy_;

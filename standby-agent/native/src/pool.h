@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -30,6 +31,7 @@ struct PoolStats {
   uint64_t connectFailed;
   uint64_t closedByService;
   double maxAgeMs;  // the age at which connections are replaced now (lowered by early closes)
+  double limit;     // at most this many, since the service closed new ones at once (-1: no limit)
   std::string lastError;
   std::string disabled;  // why the pool stopped for good (empty: it did not)
 };
@@ -73,6 +75,7 @@ class LocalPool {
   int64_t retryAtUs_ = 0;    // after a failed connect or an early close
   int64_t recycleAtUs_ = 0;  // the next replacement of an old connection
   bool disabled_ = false;
+  size_t limit_ = SIZE_MAX;  // the service closed new connections at once: keep fewer
 
   std::atomic<size_t> readyCount_{0};
   std::atomic<size_t> connectingCount_{0};
@@ -81,6 +84,7 @@ class LocalPool {
   std::atomic<uint64_t> connectFailed_{0};
   std::atomic<uint64_t> closedByService_{0};
   std::atomic<int64_t> maxAgeSeen_{0};
+  std::atomic<int64_t> limitSeen_{-1};
   mutable std::mutex textMu_;  // guards the two texts below
   std::string lastError_;
   std::string disabledWhy_;

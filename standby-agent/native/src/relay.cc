@@ -790,6 +790,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   po.Set("connectFailed", static_cast<double>(ps.connectFailed));
   po.Set("closedByService", static_cast<double>(ps.closedByService));
   po.Set("maxAgeMs", ps.maxAgeMs);
+  if (ps.limit >= 0) po.Set("limit", ps.limit);
   if (!ps.lastError.empty()) po.Set("lastError", ps.lastError);
   if (!ps.disabled.empty()) po.Set("disabled", ps.disabled);
   o.Set("pool", po);
