@@ -213,6 +213,8 @@ export async function startAgent(s: Scenario, opts: AgentOptions = {}): Promise<
   else args.push('--no-heartbeat');
   if (opts.restore === false) args.push('--no-restore');
   if (opts.autoFailover === false) args.push('--no-auto-failover');
+  // BENCH_AGENT_ARGS: extra agent flags for a benchmark's A/B (e.g. --local-pool 0)
+  args.push(...(process.env.BENCH_AGENT_ARGS?.split(' ').filter(Boolean) ?? []));
   const [node, aargs] = tsNode('standby-agent/cli.ts', args);
   const agent = s.lab.spawn(s.standby.ns, node, aargs, { logFile: join(s.lab.dir, 'agent.log'), cwd: REPO });
   s.agent = agent;
