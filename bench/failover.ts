@@ -202,7 +202,6 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     const steadyStart = threadCpu(labPids);
     if (process.env.BENCH_DEBUG) await sleep(300);
     const steady = threadCpu(labPids);
-    const cpuBefore = threadCpu(labPids);
     const cpuWindow = process.env.BENCH_DEBUG
       ? new Promise<Map<string, number>>((resolve) => setTimeout(() => resolve(threadCpu(labPids)), 300))
       : undefined;
@@ -314,7 +313,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
           );
         };
         show('before the kill', steadyStart, steady);
-        show('after the kill', cpuBefore, await cpuWindow);
+        show('after the kill', steady, await cpuWindow);
       }
       if (pmdBefore) {
         const after = await pmdStats();

@@ -53,4 +53,11 @@ bool AcceptQueue(const sockaddr_storage& target, uint32_t* queued, uint32_t* lim
   return found;
 }
 
+uint32_t AcceptQueueRoom(const sockaddr_storage& target, uint32_t share, uint32_t notListening) {
+  uint32_t queued = 0, limit = 0;
+  if (!AcceptQueue(target, &queued, &limit)) return notListening;
+  uint32_t room = limit / share;
+  return queued < room ? room - queued : 0;
+}
+
 }  // namespace relay

@@ -197,11 +197,7 @@ int LocalPool::Maintain(int64_t nowUs, bool mayConnect) {
       wakeAt(retryAtUs_);
     } else if (connecting_ < kMaxConnecting) {
       size_t room = std::min(kMaxConnecting - connecting_, want - have);
-      uint32_t queued = 0, limit = 0;
-      if (AcceptQueue(target_, &queued, &limit)) {
-        uint32_t share = limit / kAcceptQueueShare;
-        room = std::min<size_t>(room, queued < share ? share - queued : 0);
-      }
+      room = std::min<size_t>(room, AcceptQueueRoom(target_, kAcceptQueueShare, UINT32_MAX));
       for (size_t i = 0; i < room; i++) StartConnect(nowUs);
       if (room == 0) wakeAt(nowUs + kPacedUs);
     }

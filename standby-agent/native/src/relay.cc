@@ -276,16 +276,21 @@ void Begin(Pair* p) {
 void StartConnect(Pair* p);
 void StartWaiting(std::vector<Pair*>& finished);
 
+// The pair's local connection is there (connected, or taken from the pool): it relays.
+void Joined(Pair* p) {
+  p->joined = true;
+  joinedCount.fetch_add(1);
+  if (p->fromPool) fromPoolCount.fetch_add(1);
+  lastJoinedUs.store(NowEpochUs());
+  Begin(p);
+}
+
 // A connect ended (made or failed): the next waiting join gets the slot.
 void ConnectSettled(Pair* p, std::vector<Pair*>& finished) {
   connecting--;
   p->connecting = false;
   if (p->error.empty()) {
-    p->joined = true;
-    joinedCount.fetch_add(1);
-    if (p->fromPool) fromPoolCount.fetch_add(1);
-    lastJoinedUs.store(NowEpochUs());
-    Begin(p);
+    Joined(p);
   } else {
     connectFailedCount.fetch_add(1);
   }
@@ -303,13 +308,7 @@ bool AcceptRoom(Pair* p) {
     return true;
   }
   budgetTarget = p->target;
-  uint32_t queued = 0, limit = 0;
-  if (!AcceptQueue(p->target, &queued, &limit)) {
-    acceptBudget = kMaxConnecting;  // not a local listener: nothing to read, nothing to pace by
-  } else {
-    uint32_t room = limit / kAcceptQueueShare;
-    acceptBudget = queued < room ? room - queued : 0;
-  }
+  acceptBudget = AcceptQueueRoom(p->target, kAcceptQueueShare, kMaxConnecting);
   acceptPaced = acceptBudget == 0;
   if (acceptPaced) return false;
   acceptBudget--;
@@ -409,9 +408,11 @@ void Run() {
             // accepted by the service already: the pair relays at once
             p->fd[kLocal] = fd;
             p->fromPool = true;
-            connecting++;  // settled right away, as a connect that completed at once
-            p->connecting = true;
-            ConnectSettled(p, finished);
+            Joined(p);
+            if (!p->error.empty()) {
+              Finish(p);
+              finished.push_back(p);
+            }
             continue;
           }
           // bytes read before the hand-over go first
