@@ -142,6 +142,11 @@ t.test('connections the service closes when idle are replaced, and sooner from t
   t.ok(pool().closedByService - closes <= 1, `${pool().closedByService - closes} more closed by the service`);
   t.ok(svc.accepted() - accepted >= 5, `all were replaced meanwhile (${svc.accepted() - accepted} opened)`);
   t.equal(pool().ready, 5, 'the pool is full');
+  // a resize (the tracked connections changed) keeps what was learnt of the service
+  const learnt = pool().maxAgeMs;
+  relay.keepIdle('127.0.0.1', svc.port, 6, 15_000);
+  await until('6 ready', () => pool().ready === 6);
+  t.equal(pool().maxAgeMs, learnt, `still replaced before ${learnt} ms after a resize`);
   await noPool(svc.port);
 });
 

@@ -63,7 +63,8 @@ ssize_t Peek(int fd) {
 void LocalPool::Configure(int epfd, const sockaddr_storage& target, socklen_t len, size_t size,
                           int64_t maxAgeUs) {
   epfd_ = epfd;
-  if (!SameTarget(target, target_)) {
+  bool newTarget = !SameTarget(target, target_);
+  if (newTarget) {
     CloseAll();
     target_ = target;
     targetLen_ = len;
@@ -77,10 +78,15 @@ void LocalPool::Configure(int epfd, const sockaddr_storage& target, socklen_t le
     limitSeen_.store(-1);
   }
   size_ = size;
-  configuredMaxAgeUs_ = std::max(maxAgeUs, kMinMaxAgeUs);
-  maxAgeUs_ = configuredMaxAgeUs_;
-  maxAgeSeen_.store(maxAgeUs_);
-  retryAtUs_ = 0;
+  // what was learnt of this service (its idle timeout, a failing connect's back-off) outlives a
+  // resize: only another service or another max age starts afresh
+  int64_t configured = std::max(maxAgeUs, kMinMaxAgeUs);
+  if (newTarget || configured != configuredMaxAgeUs_) {
+    configuredMaxAgeUs_ = configured;
+    maxAgeUs_ = configured;
+    maxAgeSeen_.store(maxAgeUs_);
+    retryAtUs_ = 0;
+  }
   if (size_ == 0) CloseAll();
 }
 
