@@ -60,6 +60,18 @@ export class SideState {
   gapLost = false;
 }
 
+/** Both sides have acknowledged everything the other sent: nothing is in flight either way. */
+function idle(conn: TrackedConnection): boolean {
+  const { client, server } = conn;
+  return (
+    conn.state === 'ESTABLISHED' &&
+    client.ackSeen &&
+    server.ackSeen &&
+    client.ack === server.nxt &&
+    server.ack === client.nxt
+  );
+}
+
 export class TrackedConnection {
   readonly client: SideState = new SideState();
   readonly server: SideState = new SideState();
@@ -82,6 +94,14 @@ export class TrackedConnection {
   unackedOverflow = false;
   /** the table's data mark when client bytes were last delivered (see ConnectionTable.dataMark) */
   clientDataMark = 0;
+  /**
+   * The direction whose bytes the mirror lost (the receiver acknowledged bytes the capture never
+   * had): until both sides are idle, only sequence numbers are followed, and the connection is
+   * not restorable. At the idle point the analyzer starts afresh (see ConnectionTable.resync).
+   */
+  desynced: Direction | undefined;
+  /** times the analyzer started afresh after lost bytes */
+  resyncs = 0;
 
   constructor(
     readonly family: 4 | 6,
@@ -105,6 +125,11 @@ export class TrackedConnection {
 
   get hasAnalyzer(): boolean {
     return this.analyzerInstance !== undefined;
+  }
+
+  /** the next bytes go to a new analyzer, as at the start of the connection */
+  resetAnalyzer(): void {
+    this.analyzerInstance = undefined;
   }
 
   get established(): boolean {
@@ -145,6 +170,10 @@ export interface TableCounters {
   expiredHalfOpen: number;
   evictedCap: number;
   refusedCap: number;
+  /** connections whose mirror lost bytes (see TrackedConnection.desynced) */
+  desynced: number;
+  /** ... and that became restorable again at an idle point */
+  resynced: number;
 }
 
 /** a copy of bytes [start, end) of buf (small copies come from Node's shared pool) */
@@ -197,6 +226,8 @@ export class ConnectionTable {
     expiredHalfOpen: 0,
     evictedCap: 0,
     refusedCap: 0,
+    desynced: 0,
+    resynced: 0,
   };
 
   constructor(private readonly opts: ConnectionTableOptions) {
@@ -408,6 +439,55 @@ export class ConnectionTable {
       }
     }
     this.updateCloseState(conn, to);
+    if (conn.resyncs === 0 && conn.desynced === undefined) return;
+    if (idle(conn)) {
+      if (conn.desynced !== undefined) this.resync(conn);
+      // a resync that landed inside a message (a pause in a long upload, all of it acknowledged)
+      // leaves an analyzer that cannot parse: the next idle point tries again
+      else if (conn.hasAnalyzer && !conn.analyzer.view().analysable) this.resync(conn);
+    }
+  }
+
+  /**
+   * The mirror lost bytes of `dir` (the receiver acknowledged bytes the capture never had, or
+   * too many segments waited behind a hole): they will never be seen, so the analyzer cannot
+   * follow the exchange any more. Held segments go; sequence numbers are followed until both
+   * sides are idle (resync).
+   */
+  private desync(conn: TrackedConnection, dir: Direction): void {
+    if (conn.desynced !== undefined) return;
+    conn.desynced = dir;
+    this.counters.desynced++;
+    for (const side of [conn.client, conn.server]) {
+      for (const h of side.held ?? []) {
+        const end = u32(h.seq + h.data.length + (h.fin ? 1 : 0));
+        if (seqLt(side.nxt, end)) side.nxt = end;
+        if (h.fin) side.finSeen = true;
+      }
+      side.held = undefined;
+    }
+    conn.unacked = [];
+    conn.unackedBytes = 0;
+  }
+
+  /**
+   * Both sides are idle: nothing is in flight, so (for request/reply protocols) the client's next
+   * byte starts a new request. The analyzer starts afresh there, at stream offset 0, and the
+   * connection is restorable again once its exchanges are.
+   */
+  private resync(conn: TrackedConnection): void {
+    if (conn.desynced !== undefined) this.counters.resynced++;
+    conn.desynced = undefined;
+    conn.resyncs++;
+    for (const side of [conn.client, conn.server]) {
+      side.streamEnd = 0;
+      side.held = undefined;
+      side.gapLost = false;
+    }
+    conn.unacked = [];
+    conn.unackedBytes = 0;
+    conn.unackedOverflow = false;
+    conn.resetAnalyzer();
   }
 
   private onSyn(
@@ -447,6 +527,21 @@ export class ConnectionTable {
     if (from.ackSeen && seqLt(ack, from.ack)) return; // an old ACK, reordered
     from.ack = ack;
     from.ackSeen = true;
+    const acked = dir === 'toServer' ? conn.server : conn.client;
+    if (
+      seqLt(acked.nxt, ack) &&
+      acked.held &&
+      acked.held.length > 0 &&
+      conn.handshakeSeen &&
+      !conn.midstream
+    ) {
+      // The receiver has the bytes of a hole the capture is waiting to fill: the mirror's copies
+      // run ahead of the ACK, so they were lost on the way to the capture, and the sender will
+      // never send them again. (An ACK ahead with nothing held may be a copy still on its way.)
+      this.desync(conn, dir === 'toServer' ? 'toClient' : 'toServer');
+      if (seqLt(acked.nxt, ack)) acked.nxt = ack;
+    }
+    if (conn.desynced !== undefined) return;
     if (dir === 'toServer') {
       // The client acknowledged service bytes: they no longer need keeping for a restore.
       while (conn.unacked.length > 0) {
@@ -483,6 +578,10 @@ export class ConnectionTable {
     end: number,
     fin: boolean,
   ): void {
+    if (conn.desynced !== undefined) {
+      this.followDesynced(conn, dir, from, seq, end - start, fin);
+      return;
+    }
     const ahead = seqDiff(seq, from.nxt);
     if (ahead > 0) {
       // A gap before this segment: hold it until the gap is filled.
@@ -491,6 +590,10 @@ export class ConnectionTable {
       const held = from.held;
       if (held.length >= this.maxHeld) {
         from.gapLost = true;
+        if (conn.handshakeSeen && !conn.midstream) {
+          this.desync(conn, dir);
+          this.followDesynced(conn, dir, from, seq, end - start, fin);
+        }
         return;
       }
       held.push({ seq, data: copyRange(buf, start, end), fin });
@@ -519,6 +622,23 @@ export class ConnectionTable {
       }
     }
     if (from.held && from.held.length === 0) from.held = undefined;
+  }
+
+  /** Desynced: only where each side's bytes end is followed (the analyzer waits for a resync). */
+  private followDesynced(
+    conn: TrackedConnection,
+    dir: Direction,
+    from: SideState,
+    seq: number,
+    len: number,
+    fin: boolean,
+  ): void {
+    const end = u32(seq + len + (fin ? 1 : 0));
+    if (seqLt(from.nxt, end)) {
+      from.nxt = end;
+      if (len > 0 && dir === 'toServer') conn.clientDataMark = ++this.dataCount;
+    }
+    if (fin) from.finSeen = true;
   }
 
   private deliver(

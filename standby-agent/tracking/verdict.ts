@@ -40,6 +40,14 @@ export function verdictFor(conn: TrackedConnection, _nowMs: number): Verdict {
   if (conn.state !== 'ESTABLISHED') {
     return notRestorable(conn, 'closing', `the connection is closing (${conn.state})`);
   }
+  if (conn.desynced !== undefined) {
+    const side = conn.desynced === 'toServer' ? 'client' : 'service';
+    return notRestorable(
+      conn,
+      `${side}-data-gap`,
+      `${side} bytes were lost on the mirror: restorable again from the next moment nothing is in flight either way`,
+    );
+  }
   if (client.gapLost || (client.held && client.held.length > 0)) {
     return notRestorable(
       conn,

@@ -1,5 +1,5 @@
 // The connection table and its verdicts, driven by real frame bytes through the decoder.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { decodeFrame } from '../../standby-agent/decode/frame.js';
 import {
   ConnectionTable,
@@ -189,6 +189,125 @@ t.test('a gap never filled: not restorable', async (t) => {
   const v = only(tbl);
   t.equal(v.restorable, false);
   if (!v.restorable) t.equal(v.code, 'client-data-gap');
+});
+
+/** Feeds the conversation's frames so far but `lost` (the mirror lost it); returns the entry. */
+function feedAllBut(tbl: ConnectionTable, conv: Conversation, lost: Buffer) {
+  feed(
+    tbl,
+    conv.frames.splice(0).filter((f) => f !== lost),
+  );
+  return [...tbl.entries()][0];
+}
+
+/** The client sends `req` after the resync: restorable, and `req` is the request to replay. */
+function replaysNext(t: Test, tbl: ConnectionTable, conv: Conversation, req = REQ) {
+  conv.c(PSH | ACK, req);
+  feed(tbl, conv.frames.splice(0));
+  const v = only(tbl);
+  t.ok(v.restorable, JSON.stringify(v));
+  if (v.restorable)
+    t.equal(v.params.recvQueue.toString(), req, 'the request after the idle point is replayed');
+  return v;
+}
+
+// Bytes the mirror lost for good (the receiver acknowledged them): the analyzer cannot follow the
+// exchange, so the connection waits, tracking sequence numbers only, until nothing is in flight
+// either way; its analyzer then starts afresh and it is restorable again with exact values.
+t.test('client bytes lost on the mirror: not restorable until both sides are idle, then again', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  conv.s(PSH | ACK, REPLY);
+  conv.c(ACK);
+  const tbl = table();
+  feed(tbl, conv.frames.splice(0));
+  const lost = conv.c(PSH | ACK, 'GET /lost HTTP/1.1\r\n');
+  conv.c(PSH | ACK, 'Host: x\r\n\r\n');
+  conv.s(PSH | ACK, REPLY); // acknowledges the bytes the mirror lost
+  const c = feedAllBut(tbl, conv, lost);
+  t.equal(c.desynced, 'toServer', 'the client direction lost bytes');
+  let v = only(tbl);
+  t.equal(v.restorable, false);
+  if (!v.restorable) {
+    t.equal(v.code, 'client-data-gap');
+    t.match(v.reason, /restorable again/);
+    t.ok(v.reset, 'it can still be reset');
+  }
+  t.equal(c.client.held, undefined, 'nothing is held behind the hole');
+  conv.c(ACK); // the client has the whole reply: nothing in flight either way
+  feed(tbl, conv.frames.splice(0));
+  t.equal(c.desynced, undefined, 'resynchronised at the idle point');
+  v = only(tbl);
+  t.ok(v.restorable, JSON.stringify(v));
+  if (v.restorable) {
+    t.equal(v.params.rcvNxt, conv.cseq, 'rcv_nxt counts the lost bytes');
+    t.equal(v.params.sndNxt, conv.sseq);
+    t.equal(v.params.recvQueue.length, 0, 'nothing unanswered');
+  }
+  // the next request is followed by the fresh analyzer, from its first byte
+  replaysNext(t, tbl, conv, 'GET /next HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.equal(c.analyzer.view().exchanges[0].request.summary, 'GET /next');
+  t.same([tbl.counters.desynced, tbl.counters.resynced], [1, 1]);
+});
+
+t.test('service bytes lost on the mirror: the same, from the client acknowledging them', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  conv.c(PSH | ACK, REQ);
+  const tbl = table();
+  feed(tbl, conv.frames.splice(0));
+  const lost = conv.s(PSH | ACK, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n');
+  conv.s(PSH | ACK, 'hello'); // held behind the hole
+  conv.c(ACK, '', { ack: (conv.sseq - 5) >>> 0 }); // the client has the head the mirror lost
+  const c = feedAllBut(tbl, conv, lost);
+  t.equal(c.desynced, 'toClient', 'the client has bytes the mirror lost');
+  let v = only(tbl);
+  t.equal(v.restorable ? '' : v.code, 'service-data-gap');
+  t.equal(c.server.held, undefined, 'nothing is held behind the hole');
+  conv.c(ACK);
+  feed(tbl, conv.frames.splice(0));
+  t.equal(c.desynced, undefined, 'resynchronised once the client has all of it');
+  v = replaysNext(t, tbl, conv);
+  if (v.restorable) {
+    t.equal(v.params.sndNxt, conv.sseq);
+    t.equal(v.params.sendQueue.length, 0);
+  }
+});
+
+t.test('a resync inside a message (a pause in an upload) tries again at the next idle point', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  const tbl = table();
+  feed(tbl, conv.frames.splice(0));
+  const lost = conv.c(PSH | ACK, 'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n');
+  conv.c(PSH | ACK, 'abcde');
+  conv.s(ACK); // all acknowledged, and nothing from the service: idle, but inside the body
+  const c = feedAllBut(tbl, conv, lost);
+  t.equal(c.desynced, undefined, 'resynchronised (at a false boundary)');
+  conv.c(PSH | ACK, 'fghij');
+  conv.s(PSH | ACK, REPLY);
+  conv.c(ACK);
+  feed(tbl, conv.frames.splice(0));
+  t.equal(only(tbl).restorable, true, 'the idle point after the reply started the analyzer afresh once more');
+  t.equal(c.resyncs, 2);
+  replaysNext(t, tbl, conv);
+});
+
+t.test('too many segments behind a hole: lost for good, and resynchronised later', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  const tbl = table({ maxHeldSegments: 2 });
+  feed(tbl, conv.frames.splice(0));
+  const lost = conv.c(PSH | ACK, 'GET /x HTTP/1.1\r\n');
+  for (let i = 0; i < 4; i++) conv.c(PSH | ACK, `X-${i}: y\r\n`);
+  conv.c(PSH | ACK, '\r\n');
+  const c = feedAllBut(tbl, conv, lost);
+  t.equal(c.desynced, 'toServer', 'the held bound was hit: the hole will not fill');
+  t.equal(c.client.nxt, conv.cseq, 'the client side is followed to its last byte');
+  conv.s(PSH | ACK, REPLY);
+  conv.c(ACK);
+  replaysNext(t, tbl, conv);
 });
 
 t.test('RST and FIN/FIN remove the entry', async (t) => {
