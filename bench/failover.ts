@@ -203,7 +203,9 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
     if (process.env.BENCH_DEBUG) await sleep(300);
     const steady = threadCpu(labPids);
     const cpuWindow = process.env.BENCH_DEBUG
-      ? new Promise<Map<string, number>>((resolve) => setTimeout(() => resolve(threadCpu(labPids)), 300))
+      ? new Promise<Map<string, number>>((resolve) =>
+          setTimeout(() => resolve(threadCpu(labPids)), Number(process.env.BENCH_CPU_WINDOW_MS ?? 300)),
+        )
       : undefined;
     const killedAt = performance.now();
     const killedEpochMs = Date.now();
@@ -299,21 +301,21 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
         `[bench]   gap start after the kill (min p10 p50 p90 p99 max): ${q(starts).join(' ')}; gap end: ${q(ends).join(' ')}`,
       );
       if (cpuWindow) {
-        const show = (what: string, from: Map<string, number>, to: Map<string, number>) => {
+        const show = (what: string, ms: number, from: Map<string, number>, to: Map<string, number>) => {
           const used = [...to]
             .map(([k, v]) => [k, v - (from.get(k) ?? 0)] as const)
             .filter(([, v]) => v > 0)
             .sort((a, b) => b[1] - a[1]);
           const total = used.reduce((a, [, v]) => a + v, 0);
           console.error(
-            `[bench]   CPU ms in the 300 ms ${what} (${total} in all): ${used
+            `[bench]   CPU ms in the ${ms} ms ${what} (${total} in all): ${used
               .slice(0, 10)
               .map(([k, v]) => `${k} ${v}`)
               .join(', ')}`,
           );
         };
-        show('before the kill', steadyStart, steady);
-        show('after the kill', steady, await cpuWindow);
+        show('before the kill', 300, steadyStart, steady);
+        show('after the kill', Number(process.env.BENCH_CPU_WINDOW_MS ?? 300), steady, await cpuWindow);
       }
       if (pmdBefore) {
         const after = await pmdStats();
