@@ -10,7 +10,11 @@ t.test('synthetic exchanges go through the whole pipeline', async (t) => {
   t.equal(r.connections, 200, 'every synthetic connection tracked');
   t.equal(r.reset, 200, 'and removed by its RST');
   t.equal(r.verdicts, 2000, 'ten snapshots of the 200 connections');
-  t.equal(r.restorable, 2000, 'each restorable (an unanswered request, all values known)');
+  t.equal(
+    r.restorable,
+    2000,
+    'each restorable (unanswered, idle, a reply in flight, half a request: all values known)',
+  );
 });
 
 t.test('generic and port-0 services, IPv6-only services', async (t) => {

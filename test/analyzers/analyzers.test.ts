@@ -154,6 +154,26 @@ t.test('ONC RPC: multi-fragment calls, replies out of order, NFSv3 file handles'
   t.equal(mid.view().analysable, false, 'mid-stream RPC is not analysable');
 });
 
+t.test('ONC RPC: where replay starts follows replies that complete out of order, view by view', async (t) => {
+  const calls = [record(rpcCall(21, 1)), record(rpcCall(22, 6)), record(rpcCall(23, 0))];
+  const a = createAnalyzer('oncrpc');
+  const off = { toServer: 0, toClient: 0 };
+  const send = (dir: Direction, b: Buffer) => {
+    a.onData(dir, off[dir], b);
+    off[dir] += b.length;
+  };
+  for (const c of calls) send('toServer', c);
+  t.equal(a.view().replayFrom, 0, 'nothing answered');
+  send('toClient', record(rpcReply(22)));
+  t.equal(a.view().replayFrom, 0, 'the second answered first: the first is still to replay');
+  send('toClient', record(rpcReply(21)));
+  t.equal(a.view().replayFrom, calls[0].length + calls[1].length, 'now from the third');
+  send('toClient', record(rpcReply(23)));
+  t.equal(a.view().replayFrom, off.toServer, 'all answered: nothing to replay');
+  send('toServer', calls[0]);
+  t.equal(a.view().replayFrom, off.toServer - calls[0].length, 'a new call');
+});
+
 function smb2(
   command: number,
   messageId: number,
