@@ -47,6 +47,8 @@ export interface VerdictSource {
 export interface AgentController extends FailoverController {
   addMirror(m: MirrorRequest): Promise<{ id: string }>;
   followEvents(onEvent: (e: unknown) => void, onError?: (e: Error) => void): () => void;
+  /** closes kept connections */
+  close?(): void;
 }
 
 export interface FailoverServiceOptions {
@@ -225,6 +227,7 @@ export class FailoverService {
     if (this.poolTimer) clearInterval(this.poolTimer);
     this.poolTimer = undefined;
     this.resizePool(); // to none
+    this.opts.controller.close?.();
   }
 
   /** For the agent's status endpoint. */

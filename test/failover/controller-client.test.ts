@@ -87,6 +87,36 @@ t.test('calls, errors, timeouts, unreachable', async (t) => {
   t.throws(() => new ControllerClient({ url: 'ftp://x' }), /http:\/\/|unix:/);
 });
 
+t.test('requests share a kept connection; one the controller closed is replaced at once', async (t) => {
+  const path = join(dir, 'kept.sock');
+  const sockets: import('node:net').Socket[] = [];
+  let requests = 0;
+  const server = await serve(path, (req, res) => {
+    requests++;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  server.on('connection', (s) => sockets.push(s));
+  const c = new ControllerClient({ url: `unix:${path}`, timeoutMs: 1000 });
+  t.teardown(() => {
+    c.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  for (let i = 0; i < 3; i++) await c.removeMirror(`m${i}`);
+  t.equal(requests, 3);
+  t.equal(sockets.length, 1, 'three requests, one connection');
+  // the controller closes the kept connection, and a request goes out before the client has
+  // seen that: it fails on the dead connection and is sent again on a new one
+  sockets[0].destroy();
+  await c.removeMirror('m3');
+  t.equal(requests, 4, 'the request reached the controller once');
+  t.equal(sockets.length, 2, 'on a new connection');
+});
+
 t.test('event stream: events parsed, reconnects after the stream ends', async (t) => {
   const path = join(dir, 'events.sock');
   let connections = 0;
