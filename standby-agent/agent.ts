@@ -63,20 +63,24 @@ export class Agent {
   }
 
   /** Live capture on the mirror interface (promiscuous, filtered to the service addresses),
-   *  after warming the per-packet path up (capture/warm-up.ts says why). */
-  startCapture(iface: string, bufferBytes?: number): WarmUpResult {
+   *  after warming the per-packet path up (capture/warm-up.ts says why). `skipOwnFrames`: a
+   *  standby's own frames are not captured (see serviceFilter). */
+  startCapture(iface: string, bufferBytes?: number, opts: { skipOwnFrames?: boolean } = {}): WarmUpResult {
     this.iface = iface;
     const warm = warmUpPipeline(this.opts.services, this.opts.protocols);
+    const mac = macOf(iface);
     this.capture = new LiveCapture({
       iface,
-      filter: serviceFilter(this.opts.services.map((s) => s.ip)),
+      filter: serviceFilter(
+        this.opts.services.map((s) => s.ip),
+        opts.skipOwnFrames ? mac : undefined,
+      ),
       bufferSize: bufferBytes,
     });
     this.capture.start((buf, len, tsMs) => {
       if (!this.ignoring) this.pipeline.onBytes(buf, 0, len, tsMs);
     });
     // markers from the first service address to itself pass the capture's filter
-    const mac = macOf(iface);
     const ip = this.opts.services[0]?.ip;
     const barrier = new CaptureBarrier((token) => {
       if (!ip) throw new Error('no service address to mark frames with');

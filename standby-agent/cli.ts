@@ -195,7 +195,10 @@ async function main(): Promise<number> {
     process.stderr.write(`nonstop-agent: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const warm = agent.startCapture(values.iface as string, Number(values['capture-buffer']) * 1024 * 1024);
+  // a standby captures the mirror, not its own traffic (once it serves, its own is the service's)
+  const warm = agent.startCapture(values.iface as string, Number(values['capture-buffer']) * 1024 * 1024, {
+    skipOwnFrames: failover !== undefined,
+  });
   logger.info({ packets: warm.packets, ms: Math.round(warm.ms) }, 'per-packet path warmed up');
   const listen = parseListen(values['api-listen'], '--api-listen');
   if ('path' in listen && existsSync(listen.path)) unlinkSync(listen.path);

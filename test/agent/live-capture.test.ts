@@ -172,6 +172,16 @@ setTimeout(() => s.end(), 60000);`,
   t.equal(code, 0, 'clean shutdown on SIGTERM');
 });
 
+t.test("a standby's capture leaves its own frames out, but mirror copies and barrier echoes", async (t) => {
+  const out = execFileSync(
+    'ip',
+    [...tsxInNs(NS_SVC, 'test/agent/fixtures/own-frames-probe.ts'), V_SVC, SVC_IP, '8080'],
+    { cwd: root, encoding: 'utf8', timeout: 30_000 },
+  );
+  const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { seen: number[] };
+  t.same(r.seen, [4, 5], 'of the five frames, the mirror copy (4) and the echo (5)');
+});
+
 t.test(
   'a capture barrier: the marker goes through libpcap, untracked; without an echo it does not pass',
   async (t) => {
