@@ -137,6 +137,9 @@ std::atomic<bool> releaseAsked{false};
 std::atomic<bool> cancelAsked{false};
 // held by the worker while it touches sockets; relayPause takes it to keep the worker off them
 std::mutex ioMu;
+// relayPause is waiting for ioMu: the worker ends its batch of events early and lets it in (a
+// mutex is not fair: a worker going from one busy batch to the next could keep it out for many)
+std::atomic<bool> pauseWanted{false};
 // idle connections to the local service (pool.cc); its settings come from relayPool, under mu
 LocalPool pool;
 struct PoolConfig {
@@ -373,85 +376,96 @@ void Run() {
       if (errno == EINTR) continue;
       break;
     }
+    while (pauseWanted.load()) std::this_thread::yield();
     std::lock_guard<std::mutex> io(ioMu);
     if (n == 0) {
       acceptBudget = 0;
       StartWaiting(finished);
     }
-    for (int i = 0; i < n; i++) {
-      if (events[i].data.ptr == nullptr) {  // the wake-up eventfd: new pairs, or stop
-        uint64_t v;
-        if (read(wakefd, &v, sizeof v) < 0) {
-          // EAGAIN: already drained
-        }
-        std::vector<Pair*> added;
+    // the wake-up eventfd: new pairs, the pool's settings, a release or a cancel, or stop
+    auto onWake = [&]() {
+      uint64_t v;
+      if (read(wakefd, &v, sizeof v) < 0) {
+        // EAGAIN: already drained
+      }
+      std::vector<Pair*> added;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        added.swap(incoming);
+      }
+      if (poolConfigAsked.exchange(false)) {
+        PoolConfig c;
         {
           std::lock_guard<std::mutex> lock(mu);
-          added.swap(incoming);
+          c = poolConfig;
         }
-        if (poolConfigAsked.exchange(false)) {
-          PoolConfig c;
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            c = poolConfig;
-          }
-          pool.Configure(epfd, c.target, c.len, c.size, c.maxAgeUs);
-        }
-        for (Pair* p : added) {
-          if (p->held) heldPairs.push_back(p);
-          if (p->join) {
-            int fd = waitingConnect.empty() ? pool.Take(p->target, NowMonoUs()) : -1;
-            if (fd < 0) {
-              waitingConnect.push_back(p);
-              continue;
-            }
-            // accepted by the service already: the pair relays at once
-            p->fd[kLocal] = fd;
-            p->fromPool = true;
-            Joined(p);
-            if (!p->error.empty()) {
-              Finish(p);
-              finished.push_back(p);
-            }
+        pool.Configure(epfd, c.target, c.len, c.size, c.maxAgeUs);
+      }
+      for (Pair* p : added) {
+        if (p->held) heldPairs.push_back(p);
+        if (p->join) {
+          int fd = waitingConnect.empty() ? pool.Take(p->target, NowMonoUs()) : -1;
+          if (fd < 0) {
+            waitingConnect.push_back(p);
             continue;
           }
-          // bytes read before the hand-over go first
-          Begin(p);
+          // accepted by the service already: the pair relays at once
+          p->fd[kLocal] = fd;
+          p->fromPool = true;
+          Joined(p);
+          if (!p->error.empty()) {
+            Finish(p);
+            finished.push_back(p);
+          }
+          continue;
+        }
+        // bytes read before the hand-over go first
+        Begin(p);
+        if (!p->error.empty()) {
+          Finish(p);
+          finished.push_back(p);
+        }
+      }
+      StartWaiting(finished);
+      bool cancel = cancelAsked.exchange(false);
+      if (cancel || releaseAsked.exchange(false)) {
+        int64_t releaseStart = NowEpochUs();
+        for (Pair* p : heldPairs) {
+          if (p->done) continue;
+          p->held = false;
+          if (cancel) {
+            Fail(p, "the failover was abandoned");
+            if (p->connecting) connecting--;
+            waitingConnect.erase(std::remove(waitingConnect.begin(), waitingConnect.end(), p),
+                                 waitingConnect.end());
+          } else if (p->connecting || !p->joined) {
+            continue;  // relays both ways once its connect completes
+          } else if (Pump(p, kLocal)) {  // the reply may be in already (even its EOF)
+            Watch(p, kClient);
+            Watch(p, kLocal);
+          }
           if (!p->error.empty()) {
             Finish(p);
             finished.push_back(p);
           }
         }
-        StartWaiting(finished);
-        bool cancel = cancelAsked.exchange(false);
-        if (cancel || releaseAsked.exchange(false)) {
-          int64_t releaseStart = NowEpochUs();
-          for (Pair* p : heldPairs) {
-            if (p->done) continue;
-            p->held = false;
-            if (cancel) {
-              Fail(p, "the failover was abandoned");
-              if (p->connecting) connecting--;
-              waitingConnect.erase(std::remove(waitingConnect.begin(), waitingConnect.end(), p),
-                                   waitingConnect.end());
-            } else if (p->connecting || !p->joined) {
-              continue;  // relays both ways once its connect completes
-            } else if (Pump(p, kLocal)) {  // the reply may be in already (even its EOF)
-              Watch(p, kClient);
-              Watch(p, kLocal);
-            }
-            if (!p->error.empty()) {
-              Finish(p);
-              finished.push_back(p);
-            }
-          }
-          if (!cancel) {
-            lastReleaseAtUs.store(releaseStart);
-            lastReleaseTookUs.store(NowEpochUs() - releaseStart);
-          }
-          heldPairs.clear();
-          StartWaiting(finished);
+        if (!cancel) {
+          lastReleaseAtUs.store(releaseStart);
+          lastReleaseTookUs.store(NowEpochUs() - releaseStart);
         }
+        heldPairs.clear();
+        StartWaiting(finished);
+      }
+    };
+    for (int i = 0; i < n; i++) {
+      // the events not handled yet are reported again (level-triggered) after the pause
+      if (pauseWanted.load(std::memory_order_relaxed)) break;
+      // A release (or cancel) goes before the batch's other events: after a failover's top-up
+      // they are hundreds of appended requests to pass on, and the clients waiting for the held
+      // replies waited behind them (measured: the release began 1-30 ms after it was asked).
+      if (releaseAsked.load(std::memory_order_relaxed) || cancelAsked.load(std::memory_order_relaxed)) onWake();
+      if (events[i].data.ptr == nullptr) {
+        onWake();
         continue;
       }
       if (*static_cast<Tag*>(events[i].data.ptr) == Tag::kPooled) {
@@ -756,7 +770,9 @@ Napi::Value Release(const Napi::CallbackInfo& info) { return Signal(info, releas
 // relayPause(): returns once the worker is off every socket, and keeps it off until
 // relayUnpause() (call both from the same thread, always in pairs).
 Napi::Value Pause(const Napi::CallbackInfo& info) {
+  pauseWanted.store(true);
   ioMu.lock();
+  pauseWanted.store(false);
   return info.Env().Undefined();
 }
 Napi::Value Unpause(const Napi::CallbackInfo& info) {
