@@ -16,7 +16,7 @@ export interface FailoverJoiner {
   /** starts joining a restored socket: the connection to the local service is made now and the
    *  queued request passed on, but nothing is written to the client before begin(); the fd stays
    *  open, the caller's (the top-up uses it), until handOver() */
-  prepare(fd: number, params: RestoreParams): void;
+  prepareAll(list: ReadonlyArray<{ fd: number; params: RestoreParams }>): void;
   /** replies go to the clients */
   begin(): void;
   /** the failover is done with the fds: the joiner takes them over */
@@ -294,7 +294,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   await step(
     'join',
     () => {
-      for (const r of restored.values()) deps.joiner.prepare(r.fd, r.params);
+      deps.joiner.prepareAll([...restored.values()]);
       return restored.size;
     },
     (n) => `${n} connecting to the local service`,

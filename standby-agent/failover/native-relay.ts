@@ -64,6 +64,26 @@ export class NativeRelay {
     this.waiting.set(id, onEnded);
   }
 
+  /** join() for each of `fds` in one call to the relay; `onEnded(i, outcome)` for fds[i]. An fd
+   *  that cannot be joined (its duplicate failed) ends at once, with the reason. */
+  joinMany(
+    fds: number[],
+    host: string,
+    port: number,
+    onEnded: (i: number, o: RelayOutcome) => void,
+    hold = false,
+  ): void {
+    const first = this.nextId;
+    this.nextId += fds.length;
+    for (let i = 0; i < fds.length; i++) this.waiting.set(first + i, (o) => onEnded(i, o));
+    const refused = this.addon.relayJoinMany(first, fds, host, port, hold);
+    refused.forEach((error, i) => {
+      if (error === undefined) return;
+      this.waiting.delete(first + i);
+      onEnded(i, { toLocal: 0, toClient: 0, error, joined: false });
+    });
+  }
+
   /**
    * Keeps `size` idle connections to host:port open on the relay thread (0 closes them); joins to
    * that address take one of them, already accepted by the service, instead of connecting.

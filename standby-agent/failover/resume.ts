@@ -12,6 +12,16 @@ import { socketFromFd } from '../restore/repair-socket.js';
 import { fdOf, NativeRelay } from './native-relay.js';
 import { type KnownBytes, ReplyPrefixCheck } from './reply-prefix.js';
 
+/** One restored socket to join to the local service (ServiceJoiner.prepareAll). */
+export interface JoinRequest {
+  fd: number;
+  /** the client, for the logs */
+  label: string;
+  /** an unfinished reply's bytes so far, checked against the local service's (reply-prefix.ts) */
+  replyPrefix?: Buffer;
+  later?: KnownBytes[];
+}
+
 export interface LocalService {
   host: string;
   port: number;
@@ -131,36 +141,46 @@ export class ServiceJoiner {
   }
 
   /**
-   * Prepares joining a restored socket (a bare fd) to the local service; begin() and
+   * Prepares joining restored sockets (bare fds) to the local service; begin() and
    * handOver() complete them. Most go to the relay thread, which connects to the local service at once and
    * passes the client's queued request on, so the local service works on it meanwhile; nothing
    * is written to the client before begin(), and the thread keeps off the socket during
    * whilePaused(). One whose unfinished reply must be checked against the local service's
    * (reply-prefix.ts) is wrapped and joined here at handOver(). The fd stays the caller's (open)
-   * until handOver().
+   * until handOver(). The relay's share goes in one call (a failover joins a thousand at once).
    */
-  prepare(fd: number, label: string, replyPrefix?: Buffer, later?: KnownBytes[]): void {
-    const checking = replyPrefix !== undefined && (replyPrefix.length > 0 || (later?.length ?? 0) > 0);
+  prepareAll(list: readonly JoinRequest[]): void {
+    if (list.length === 0) return;
     const relay = this.relay;
     this.counts.firstJoinAt ??= epochMs();
-    if (!relay || checking || net.isIP(this.service.host) === 0) {
-      this.prepared.push({ fd, takeOver: () => this.join(socketFromFd(fd), label, replyPrefix, later) });
-      return;
+    const relayable = relay !== undefined && net.isIP(this.service.host) !== 0;
+    const viaRelay: JoinRequest[] = [];
+    for (const j of list) {
+      const checking =
+        j.replyPrefix !== undefined && (j.replyPrefix.length > 0 || (j.later?.length ?? 0) > 0);
+      if (relayable && !checking) viaRelay.push(j);
+      else
+        this.prepared.push({
+          fd: j.fd,
+          takeOver: () => this.join(socketFromFd(j.fd), j.label, j.replyPrefix, j.later),
+        });
     }
-    this.counts.live++;
-    relay.join(
-      fd,
+    if (!relay || viaRelay.length === 0) return;
+    this.counts.live += viaRelay.length;
+    relay.joinMany(
+      viaRelay.map((j) => j.fd),
       this.service.host,
       this.service.port,
-      (o) => {
+      (i, o) => {
+        const { label } = viaRelay[i];
         if (o.error) this.ended(label, o.joined ? 'relay' : 'local service error', new Error(o.error));
         else this.ended(label, 'closed');
       },
       true,
     );
     this.held = true;
-    // the relay holds a duplicate: ours goes once the relay may use the socket
-    this.prepared.push({ fd, takeOver: () => closeSync(fd) });
+    // the relay holds duplicates: ours go once the relay may use the sockets
+    for (const j of viaRelay) this.prepared.push({ fd: j.fd, takeOver: () => closeSync(j.fd) });
   }
 
   /** Runs `fn` while the relay thread keeps off every socket it relays (the failover's top-up

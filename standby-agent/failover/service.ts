@@ -336,8 +336,15 @@ export class FailoverService {
           ),
         restore: (list: RestoreParams[]): RestoreFdOutcome[] => restoreFds(list),
         joiner: {
-          prepare: (fd, p) =>
-            this.joiner.prepare(fd, `${p.remote.ip}:${p.remote.port}`, p.replyPrefix, p.replyExpected),
+          prepareAll: (list) =>
+            this.joiner.prepareAll(
+              list.map(({ fd, params: p }) => ({
+                fd,
+                label: `${p.remote.ip}:${p.remote.port}`,
+                replyPrefix: p.replyPrefix,
+                later: p.replyExpected,
+              })),
+            ),
           begin: () => this.joiner.begin(),
           handOver: () => this.joiner.handOver(),
           cancel: () => this.joiner.cancel(),

@@ -80,6 +80,15 @@ export interface RepairAddon {
    *  of clientFd (close your own); `toLocal` goes first; `hold`: nothing goes to the client
    *  before relayRelease() */
   relayJoin(id: number, clientFd: number, host: string, port: number, hold?: boolean): void;
+  /** relayJoin for each fd, ids firstId, firstId + 1, ... (one call, one wake-up); per fd,
+   *  undefined or why it was not joined */
+  relayJoinMany(
+    firstId: number,
+    clientFds: number[],
+    host: string,
+    port: number,
+    hold?: boolean,
+  ): Array<string | undefined>;
   /** held joins begin relaying replies too (those still connecting, once connected) */
   relayRelease(): void;
   /** returns once the relay thread is off every socket, and keeps it off until relayUnpause() */

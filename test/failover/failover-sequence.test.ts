@@ -103,9 +103,11 @@ function setup(
       });
     },
     joiner: {
-      prepare: (_fd, p) => {
-        resumed.push(p.remote.port);
-        calls.push(`join ${p.remote.port}`);
+      prepareAll: (list) => {
+        for (const { params: p } of list) {
+          resumed.push(p.remote.port);
+          calls.push(`join ${p.remote.port}`);
+        }
       },
       begin: () => calls.push('resume'),
       handOver: () => calls.push('hand over'),

@@ -209,6 +209,40 @@ t.test('relayJoin: 400 joins at once, beyond the connects the relay makes at a t
   );
 });
 
+t.test('relayJoinMany: one call joins each fd, and an fd that is not one ends at once', async (t) => {
+  const echo = net.createServer((s) => s.pipe(s));
+  const port = await listen(echo);
+  t.teardown(() => echo.close());
+  const clients: net.Socket[] = [];
+  const restored: net.Socket[] = [];
+  for (let i = 0; i < 50; i++) {
+    const [client, r] = await pair();
+    client.write(`ping ${i}`);
+    clients.push(client);
+    restored.push(r);
+  }
+  const ends = new Map<number, RelayOutcome>();
+  const allEnded = new Promise<void>((resolve) => {
+    NativeRelay.shared().joinMany([...restored.map(fdOf), 999_999], '127.0.0.1', port, (i, o) => {
+      ends.set(i, o);
+      if (ends.size === 51) resolve();
+    });
+  });
+  for (const r of restored) r.destroy(); // the relay holds duplicates
+  t.match(ends.get(50), { joined: false, error: /dup: Bad file descriptor/ }, 'the bad fd ended at once, with why');
+  const answers = await echoes(clients, false);
+  t.ok(
+    answers.every((a, i) => a === `ping ${i}`),
+    'every client got its own bytes back',
+  );
+  for (const c of clients) c.end();
+  await allEnded;
+  t.ok(
+    [...ends].filter(([i]) => i < 50).every(([, o]) => o.joined && !o.error),
+    'the others ended cleanly, each reported under its own index',
+  );
+});
+
 t.test('relayJoin held: the request goes on at once, the reply waits for the release', async (t) => {
   const service = net.createServer({ allowHalfOpen: true });
   const atService = new Promise<net.Socket>((resolve) => service.once('connection', resolve));

@@ -662,56 +662,107 @@ bool ParseTarget(const Napi::Value& hostArg, const Napi::Value& portArg, const c
   return true;
 }
 
+// A pair that joins a duplicate of `fd` to a connection the relay will make to `target`; null
+// with errno set when the duplicate cannot be made.
+Pair* NewJoinPair(uint32_t id, int fd, const sockaddr_storage& target, socklen_t targetLen, bool hold) {
+  int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return nullptr;
+  auto* p = new Pair();
+  p->target = target;
+  p->targetLen = targetLen;
+  p->id = id;
+  p->join = true;
+  p->fd[kLocal] = -1;
+  p->fd[kClient] = dup;
+  int fl = fcntl(dup, F_GETFL);
+  fcntl(dup, F_SETFL, fl | O_NONBLOCK);
+  int one = 1;
+  setsockopt(dup, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  for (int s = 0; s < 2; s++) p->end[s] = End{p, s};
+  p->held = hold;
+  return p;
+}
+
+// Hands new join pairs to the worker: one wake-up for those it has not taken yet.
+void Enqueue(const std::vector<Pair*>& made) {
+  if (made.empty()) return;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    wake = incoming.empty();
+    for (Pair* p : made) {
+      pairs.insert(p);
+      incoming.push_back(p);
+    }
+  }
+  uint64_t v = 1;
+  if (wake && write(wakefd, &v, sizeof v) < 0) {
+    // see Add
+  }
+}
+
+bool JoinArgsOk(const Napi::CallbackInfo& info, const char* usage, bool fdsArray) {
+  Napi::Env env = info.Env();
+  if (!started) {
+    Napi::Error::New(env, std::string(usage) + ": the relay is not started").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (info.Length() < 4 || !info[0].IsNumber() || (fdsArray ? !info[1].IsArray() : !info[1].IsNumber()) ||
+      !info[2].IsString() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
 // relayJoin(id, clientFd, host, port, hold?): the relay connects to host:port itself and then
 // relays; it takes a duplicate of clientFd (the caller closes its own). hold: the client's bytes
 // go on at once, nothing goes to the client before relayRelease().
 // (Unlike relayAdd, JS has read nothing from a socket it joins: no bytes go first.)
 Napi::Value Join(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!started) {
-    Napi::Error::New(env, "relayJoin: the relay is not started").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsString() ||
-      !info[3].IsNumber()) {
-    Napi::TypeError::New(env, "relayJoin(id, clientFd, host, port[, hold])").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!JoinArgsOk(info, "relayJoin(id, clientFd, host, port[, hold])", false)) return env.Undefined();
   sockaddr_storage target{};
   socklen_t targetLen = 0;
   if (!ParseTarget(info[2], info[3], "relayJoin", &target, &targetLen)) return env.Undefined();
-  auto* p = new Pair();
-  p->target = target;
-  p->targetLen = targetLen;
-  p->id = info[0].As<Napi::Number>().Uint32Value();
-  p->join = true;
-  p->fd[kLocal] = -1;
-  p->fd[kClient] = fcntl(info[1].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
-  if (p->fd[kClient] < 0) {
-    int err = errno;
-    delete p;
-    Napi::Error::New(env, Describe("relayJoin: dup", err)).ThrowAsJavaScriptException();
+  Pair* p = NewJoinPair(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Int32Value(),
+                        target, targetLen, info.Length() > 4 && info[4].ToBoolean().Value());
+  if (p == nullptr) {
+    Napi::Error::New(env, Describe("relayJoin: dup", errno)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int fl = fcntl(p->fd[kClient], F_GETFL);
-  fcntl(p->fd[kClient], F_SETFL, fl | O_NONBLOCK);
-  int one = 1;
-  setsockopt(p->fd[kClient], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  for (int s = 0; s < 2; s++) p->end[s] = End{p, s};
-  p->held = info.Length() > 4 && info[4].ToBoolean().Value();
-  bool wake;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    pairs.insert(p);
-    // a failover joins a thousand at once: one wake-up for those the worker has not taken yet
-    wake = incoming.empty();
-    incoming.push_back(p);
-  }
-  uint64_t v = 1;
-  if (wake && write(wakefd, &v, sizeof v) < 0) {
-    // see Add
-  }
+  Enqueue({p});
   return env.Undefined();
+}
+
+// relayJoinMany(firstId, clientFds, host, port, hold?): relayJoin for each fd of the array, with
+// ids firstId, firstId + 1, ...: a failover's thousand joins in one call and one wake-up.
+// Returns, per fd, undefined, or why it was not joined (its duplicate could not be made).
+Napi::Value JoinMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!JoinArgsOk(info, "relayJoinMany(firstId, clientFds, host, port[, hold])", true)) return env.Undefined();
+  sockaddr_storage target{};
+  socklen_t targetLen = 0;
+  if (!ParseTarget(info[2], info[3], "relayJoinMany", &target, &targetLen)) return env.Undefined();
+  uint32_t firstId = info[0].As<Napi::Number>().Uint32Value();
+  auto fds = info[1].As<Napi::Array>();
+  bool hold = info.Length() > 4 && info[4].ToBoolean().Value();
+  uint32_t n = fds.Length();
+  auto out = Napi::Array::New(env, n);
+  std::vector<Pair*> made;
+  made.reserve(n);
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value v = fds.Get(i);
+    Pair* p = v.IsNumber() ? NewJoinPair(firstId + i, v.As<Napi::Number>().Int32Value(), target, targetLen, hold)
+                           : nullptr;
+    if (p == nullptr) {
+      out.Set(i, Napi::String::New(env, v.IsNumber() ? Describe("relayJoinMany: dup", errno) : "not an fd"));
+      continue;
+    }
+    made.push_back(p);
+  }
+  Enqueue(made);
+  return out;
 }
 
 // relayRelease(): held joins begin relaying (those still connecting, once connected).
@@ -820,6 +871,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayStart", Napi::Function::New(env, Start, "relayStart"));
   exports.Set("relayAdd", Napi::Function::New(env, Add, "relayAdd"));
   exports.Set("relayJoin", Napi::Function::New(env, Join, "relayJoin"));
+  exports.Set("relayJoinMany", Napi::Function::New(env, JoinMany, "relayJoinMany"));
   exports.Set("relayStats", Napi::Function::New(env, Stats, "relayStats"));
   exports.Set("relayRelease", Napi::Function::New(env, Release, "relayRelease"));
   exports.Set("relayPause", Napi::Function::New(env, Pause, "relayPause"));
