@@ -229,7 +229,11 @@ t.test('relayJoinMany: one call joins each fd, and an fd that is not one ends at
     });
   });
   for (const r of restored) r.destroy(); // the relay holds duplicates
-  t.match(ends.get(50), { joined: false, error: /dup: Bad file descriptor/ }, 'the bad fd ended at once, with why');
+  t.match(
+    ends.get(50),
+    { joined: false, error: /dup: Bad file descriptor/ },
+    'the bad fd ended at once, with why',
+  );
   const answers = await echoes(clients, false);
   t.ok(
     answers.every((a, i) => a === `ping ${i}`),
