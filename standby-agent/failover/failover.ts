@@ -343,7 +343,9 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
           const r = v.restorable ? restored.get(endpoint(v.params.remote)) : undefined;
           return r && v.restorable ? [{ r, params: v.params }] : [];
         });
+        let pausedAt = 0;
         const appendAll = () => {
+          pausedAt = performance.now();
           for (const { r, params } of later) {
             try {
               const n = topUp(r.fd, r.params, params);
@@ -365,11 +367,12 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
           bytes,
           settled,
           viewMs: ms(viewAt, appendAt),
-          appendMs: ms(appendAt, performance.now()),
+          pauseMs: pausedAt > 0 ? ms(appendAt, pausedAt) : 0,
+          appendMs: ms(pausedAt > 0 ? pausedAt : appendAt, performance.now()),
         };
       },
       (x) =>
-        `${x.bytes} bytes appended to ${x.conns} connections in ${x.appendMs} ms (their view: ${x.viewMs} ms); ${x.settled}`,
+        `${x.bytes} bytes appended to ${x.conns} connections in ${x.appendMs} ms (their view: ${x.viewMs} ms; the relay paused in ${x.pauseMs} ms); ${x.settled}`,
     ).catch(() => {
       // recorded (and logged) as the step's failure
     });
