@@ -102,6 +102,9 @@ export class TrackedConnection {
   desynced: Direction | undefined;
   /** times the analyzer started afresh after lost bytes */
   resyncs = 0;
+  /** since the last resync, the fresh analyzer has not yet shown it parses (checked at idle
+   *  points until it has a whole exchange) */
+  resyncUnproven = false;
 
   constructor(
     readonly family: 4 | 6,
@@ -439,12 +442,16 @@ export class ConnectionTable {
       }
     }
     this.updateCloseState(conn, to);
-    if (conn.resyncs === 0 && conn.desynced === undefined) return;
-    if (idle(conn)) {
-      if (conn.desynced !== undefined) this.resync(conn);
+    if (conn.desynced === undefined && !conn.resyncUnproven) return;
+    if (!idle(conn)) return;
+    if (conn.desynced !== undefined) {
+      this.resync(conn);
+    } else if (conn.hasAnalyzer) {
       // a resync that landed inside a message (a pause in a long upload, all of it acknowledged)
       // leaves an analyzer that cannot parse: the next idle point tries again
-      else if (conn.hasAnalyzer && !conn.analyzer.view().analysable) this.resync(conn);
+      const view = conn.analyzer.view();
+      if (!view.analysable) this.resync(conn);
+      else if (view.exchanges.length > 0) conn.resyncUnproven = false;
     }
   }
 
@@ -479,6 +486,7 @@ export class ConnectionTable {
     if (conn.desynced !== undefined) this.counters.resynced++;
     conn.desynced = undefined;
     conn.resyncs++;
+    conn.resyncUnproven = true;
     for (const side of [conn.client, conn.server]) {
       side.streamEnd = 0;
       side.held = undefined;

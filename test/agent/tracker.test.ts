@@ -248,6 +248,11 @@ t.test('client bytes lost on the mirror: not restorable until both sides are idl
   // the next request is followed by the fresh analyzer, from its first byte
   replaysNext(t, tbl, conv, 'GET /next HTTP/1.1\r\nHost: x\r\n\r\n');
   t.equal(c.analyzer.view().exchanges[0].request.summary, 'GET /next');
+  t.equal(c.resyncUnproven, true, 'idle points are checked until the fresh analyzer has a whole exchange');
+  conv.s(PSH | ACK, REPLY);
+  conv.c(ACK);
+  feed(tbl, conv.frames.splice(0));
+  t.equal(c.resyncUnproven, false, '... and no more after it');
   t.same([tbl.counters.desynced, tbl.counters.resynced], [1, 1]);
 });
 
