@@ -547,9 +547,12 @@ export class ConnectionTable {
       // run ahead of the ACK, so they were lost on the way to the capture, and the sender will
       // never send them again. (An ACK ahead with nothing held may be a copy still on its way.)
       this.desync(conn, dir === 'toServer' ? 'toClient' : 'toServer');
-      if (seqLt(acked.nxt, ack)) acked.nxt = ack;
     }
-    if (conn.desynced !== undefined) return;
+    if (conn.desynced !== undefined) {
+      // desynced, the receiver's word counts: what it acknowledges was sent (a lost copy, too)
+      if (seqLt(acked.nxt, ack)) acked.nxt = ack;
+      return;
+    }
     if (dir === 'toServer') {
       // The client acknowledged service bytes: they no longer need keeping for a restore.
       while (conn.unacked.length > 0) {

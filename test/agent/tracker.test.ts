@@ -280,6 +280,25 @@ t.test('service bytes lost on the mirror: the same, from the client acknowledgin
   }
 });
 
+t.test('desynced, a last segment lost too: the acknowledgement stands for it', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  const tbl = table();
+  feed(tbl, conv.frames.splice(0));
+  const lost = conv.c(PSH | ACK, 'GET /x HTTP/1.1\r\n');
+  conv.c(PSH | ACK, 'Host: x\r\n\r\n');
+  conv.s(PSH | ACK, REPLY);
+  const c = feedAllBut(tbl, conv, lost);
+  t.equal(c.desynced, 'toServer');
+  const lastLost = conv.c(PSH | ACK, 'GET /y HTTP/1.1\r\nHost: x\r\n\r\n'); // lost on the mirror too
+  conv.s(PSH | ACK, REPLY); // acknowledges it
+  conv.c(ACK);
+  feedAllBut(tbl, conv, lastLost);
+  t.equal(c.client.nxt, conv.cseq, "the client's side follows the service's acknowledgement");
+  t.equal(c.desynced, undefined, 'so the idle point is seen, and the connection resynchronised');
+  replaysNext(t, tbl, conv);
+});
+
 t.test('a resync inside a message (a pause in an upload) tries again at the next idle point', async (t) => {
   const conv = new Conversation();
   conv.handshake();
