@@ -59,9 +59,9 @@ export class NativeRelay {
    * client before release() (or cancel()).
    */
   join(fd: number, host: string, port: number, onEnded: (o: RelayOutcome) => void, hold = false): void {
-    const id = this.nextId++;
-    this.addon.relayJoin(id, fd, host, port, hold);
-    this.waiting.set(id, onEnded);
+    const { first, refused } = this.addJoins([fd], host, port, hold);
+    if (refused[0] !== undefined) throw new Error(refused[0]);
+    this.waiting.set(first, onEnded);
   }
 
   /** join() for each of `fds` in one call to the relay; `onEnded(i, outcome)` for fds[i]. An fd
@@ -73,15 +73,22 @@ export class NativeRelay {
     onEnded: (i: number, o: RelayOutcome) => void,
     hold = false,
   ): void {
+    const { first, refused } = this.addJoins(fds, host, port, hold);
+    // a plain loop: the addon's array has holes where nothing was refused (forEach skips them)
+    for (let i = 0; i < fds.length; i++) {
+      const error = refused[i];
+      if (error === undefined) this.waiting.set(first + i, (o) => onEnded(i, o));
+      else onEnded(i, { toLocal: 0, toClient: 0, error, joined: false });
+    }
+  }
+
+  /** Hands the fds to the relay under ids first, first + 1, ... (their outcomes arrive later,
+   *  on this thread, so they are waited for once this returns); per fd, why it was refused. */
+  private addJoins(fds: number[], host: string, port: number, hold: boolean) {
     const first = this.nextId;
-    this.nextId += fds.length;
-    for (let i = 0; i < fds.length; i++) this.waiting.set(first + i, (o) => onEnded(i, o));
     const refused = this.addon.relayJoinMany(first, fds, host, port, hold);
-    refused.forEach((error, i) => {
-      if (error === undefined) return;
-      this.waiting.delete(first + i);
-      onEnded(i, { toLocal: 0, toClient: 0, error, joined: false });
-    });
+    this.nextId += fds.length;
+    return { first, refused };
   }
 
   /**

@@ -87,7 +87,7 @@ export function poolResizeNeeded(current: number, wanted: number): boolean {
 }
 
 export class ServiceJoiner {
-  /** joins made by JS (net.connect); the relay thread counts its own (relayJoin) */
+  /** joins made by JS (net.connect); the relay thread counts its own (relayJoinMany) */
   private readonly counts: JoinStats = { live: 0, joined: 0, failed: 0, repliesCompleted: 0 };
   private pending = 0;
   private readonly queue: Array<() => void> = [];

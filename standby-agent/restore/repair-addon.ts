@@ -76,12 +76,10 @@ export interface RepairAddon {
   relayStart(onEnded: RelayEnded): void;
   /** relays duplicates of both fds (close your own); the buffers go first, to local and to client */
   relayAdd(id: number, clientFd: number, localFd: number, toLocal?: Buffer, toClient?: Buffer): void;
-  /** the relay connects to host:port (an IP address) itself, then relays; it takes a duplicate
-   *  of clientFd (close your own); `toLocal` goes first; `hold`: nothing goes to the client
-   *  before relayRelease() */
-  relayJoin(id: number, clientFd: number, host: string, port: number, hold?: boolean): void;
-  /** relayJoin for each fd, ids firstId, firstId + 1, ... (one call, one wake-up); per fd,
-   *  undefined or why it was not joined */
+  /** for each fd (ids firstId, firstId + 1, ...) the relay connects to host:port (an IP address)
+   *  itself, then relays; it takes a duplicate of the fd (close your own); `hold`: nothing goes
+   *  to the client before relayRelease(). One call, one wake-up. Per fd, undefined or why it
+   *  was not joined */
   relayJoinMany(
     firstId: number,
     clientFds: number[],
@@ -97,7 +95,7 @@ export interface RepairAddon {
   /** held joins end instead: their clients are reset once the caller has closed its fds */
   relayCancel(): void;
   /** keeps `size` idle connections to host:port (an IP address), each replaced before it is
-   *  maxAgeMs old; relayJoin to that address takes one instead of connecting (0: none) */
+   *  maxAgeMs old; relayJoinMany to that address takes one instead of connecting (0: none) */
   relayPool(host: string, port: number, size: number, maxAgeMs: number): void;
   relayStats(): RelayStats;
   /** sends one raw Ethernet frame out of `ifname`; returns the bytes sent */
@@ -112,7 +110,7 @@ export interface RepairAddon {
   setNeighbours(ifname: string, entries: Array<[string, string]>): number;
 }
 
-/** The relay thread's counters (relayJoin's local connections, made and failed). */
+/** The relay thread's counters (relayJoinMany's local connections, made and failed). */
 export interface RelayStats {
   pairs: number;
   joined: number;
@@ -148,7 +146,7 @@ export interface LocalPoolStats {
 }
 
 /** A relayed pair ended: bytes each way, the error that ended it (the client was reset), and
- *  whether its local connection was ever made (relayJoin; always true for relayAdd). */
+ *  whether its local connection was ever made (relayJoinMany; always true for relayAdd). */
 export type RelayEnded = (
   id: number,
   toLocal: number,

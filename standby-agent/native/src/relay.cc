@@ -5,7 +5,7 @@
 // connection to the local service. EOF is passed on as a half-close; an error on either side
 // resets the client and closes the other (as the JS joiner did); then both fds are closed and
 // JS hears of it through a thread-safe callback.
-// relayJoin also makes the connection to the local service here: a failover joins every restored
+// relayJoinMany also makes the connection to the local service here: a failover joins every restored
 // socket at once, and doing a thousand connects and socket wrappers on the JS thread took it
 // 350-450 ms, while the clients waited. A held join connects at once and passes the client's
 // queued request on, so the local service works on it while the failover redirects; its reply
@@ -85,7 +85,7 @@ struct Pair {
   // that on every wait, so the fd leaves epoll and is read to its end by the other side's events.
   bool hup[2] = {false, false};
   bool done = false;
-  // relayJoin: the local connection is made by the worker (fd[kLocal] is -1 until then)
+  // relayJoinMany: the local connection is made by the worker (fd[kLocal] is -1 until then)
   bool join = false;
   bool connecting = false;
   bool joined = false;
@@ -329,7 +329,7 @@ void StartWaiting(std::vector<Pair*>& finished) {
   if (waitingConnect.empty()) acceptBudget = 0;  // the burst is over: the next one reads afresh
 }
 
-// Opens the local connection of a relayJoin pair; `connecting` stays set while it is in progress.
+// Opens the local connection of a relayJoinMany pair; `connecting` stays set while it is in progress.
 void StartConnect(Pair* p) {
   connecting++;
   p->connecting = true;
@@ -701,46 +701,23 @@ void Enqueue(const std::vector<Pair*>& made) {
   }
 }
 
-bool JoinArgsOk(const Napi::CallbackInfo& info, const char* usage, bool fdsArray) {
-  Napi::Env env = info.Env();
-  if (!started) {
-    Napi::Error::New(env, std::string(usage) + ": the relay is not started").ThrowAsJavaScriptException();
-    return false;
-  }
-  if (info.Length() < 4 || !info[0].IsNumber() || (fdsArray ? !info[1].IsArray() : !info[1].IsNumber()) ||
-      !info[2].IsString() || !info[3].IsNumber()) {
-    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
-    return false;
-  }
-  return true;
-}
-
-// relayJoin(id, clientFd, host, port, hold?): the relay connects to host:port itself and then
-// relays; it takes a duplicate of clientFd (the caller closes its own). hold: the client's bytes
-// go on at once, nothing goes to the client before relayRelease().
+// relayJoinMany(firstId, clientFds, host, port, hold?): for each fd of the array (ids firstId,
+// firstId + 1, ...) the relay connects to host:port itself and then relays; it takes a duplicate
+// of the fd (the caller closes its own). hold: the client's bytes go on at once, nothing goes to
+// the client before relayRelease(). One call and one wake-up for a failover's thousand joins.
 // (Unlike relayAdd, JS has read nothing from a socket it joins: no bytes go first.)
-Napi::Value Join(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!JoinArgsOk(info, "relayJoin(id, clientFd, host, port[, hold])", false)) return env.Undefined();
-  sockaddr_storage target{};
-  socklen_t targetLen = 0;
-  if (!ParseTarget(info[2], info[3], "relayJoin", &target, &targetLen)) return env.Undefined();
-  Pair* p = NewJoinPair(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Int32Value(),
-                        target, targetLen, info.Length() > 4 && info[4].ToBoolean().Value());
-  if (p == nullptr) {
-    Napi::Error::New(env, Describe("relayJoin: dup", errno)).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Enqueue({p});
-  return env.Undefined();
-}
-
-// relayJoinMany(firstId, clientFds, host, port, hold?): relayJoin for each fd of the array, with
-// ids firstId, firstId + 1, ...: a failover's thousand joins in one call and one wake-up.
 // Returns, per fd, undefined, or why it was not joined (its duplicate could not be made).
 Napi::Value JoinMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!JoinArgsOk(info, "relayJoinMany(firstId, clientFds, host, port[, hold])", true)) return env.Undefined();
+  if (!started) {
+    Napi::Error::New(env, "relayJoinMany: the relay is not started").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsString() ||
+      !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "relayJoinMany(firstId, clientFds, host, port[, hold])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   sockaddr_storage target{};
   socklen_t targetLen = 0;
   if (!ParseTarget(info[2], info[3], "relayJoinMany", &target, &targetLen)) return env.Undefined();
@@ -782,7 +759,7 @@ Napi::Value Signal(const Napi::CallbackInfo& info, std::atomic<bool>& flag, cons
 }
 
 // relayPool(host, port, size, maxAgeMs): the relay keeps `size` idle connections to host:port,
-// each replaced before it is maxAgeMs old; relayJoin to that address takes one instead of
+// each replaced before it is maxAgeMs old; relayJoinMany to that address takes one instead of
 // connecting. size 0 closes them all.
 Napi::Value Pool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -832,7 +809,7 @@ Napi::Value Unpause(const Napi::CallbackInfo& info) {
 }
 Napi::Value Cancel(const Napi::CallbackInfo& info) { return Signal(info, cancelAsked, "relayCancel"); }
 
-// relayStats(): pairs being relayed, local connections made and failed by relayJoin, and when the
+// relayStats(): pairs being relayed, local connections made and failed by relayJoinMany, and when the
 // last one was made (ms since the epoch, 0 = none yet)
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -870,7 +847,6 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayStart", Napi::Function::New(env, Start, "relayStart"));
   exports.Set("relayAdd", Napi::Function::New(env, Add, "relayAdd"));
-  exports.Set("relayJoin", Napi::Function::New(env, Join, "relayJoin"));
   exports.Set("relayJoinMany", Napi::Function::New(env, JoinMany, "relayJoinMany"));
   exports.Set("relayStats", Napi::Function::New(env, Stats, "relayStats"));
   exports.Set("relayRelease", Napi::Function::New(env, Release, "relayRelease"));
