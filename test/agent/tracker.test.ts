@@ -28,12 +28,18 @@ function only(tbl: ConnectionTable): Verdict {
   return v[0];
 }
 
-t.test('handshake + answered request: restorable with exact values', async (t) => {
+/** A handshake and one request, answered and acknowledged. */
+function answered(): Conversation {
   const conv = new Conversation();
   conv.handshake();
   conv.c(PSH | ACK, REQ);
   conv.s(PSH | ACK, REPLY);
   conv.c(ACK);
+  return conv;
+}
+
+t.test('handshake + answered request: restorable with exact values', async (t) => {
+  const conv = answered();
   const tbl = table();
   feed(tbl, conv.frames);
   const c = [...tbl.entries()][0];
@@ -215,11 +221,7 @@ function replaysNext(t: Test, tbl: ConnectionTable, conv: Conversation, req = RE
 // exchange, so the connection waits, tracking sequence numbers only, until nothing is in flight
 // either way; its analyzer then starts afresh and it is restorable again with exact values.
 t.test('client bytes lost on the mirror: not restorable until both sides are idle, then again', async (t) => {
-  const conv = new Conversation();
-  conv.handshake();
-  conv.c(PSH | ACK, REQ);
-  conv.s(PSH | ACK, REPLY);
-  conv.c(ACK);
+  const conv = answered();
   const tbl = table();
   feed(tbl, conv.frames.splice(0));
   const lost = conv.c(PSH | ACK, 'GET /lost HTTP/1.1\r\n');
