@@ -8,7 +8,11 @@ import { performance } from 'node:perf_hooks';
 import type { Protocol } from '../analyzers/types.js';
 import { ipv4Number } from '../decode/frame.js';
 import { Pipeline } from '../pipeline.js';
+import { toRepairSpec } from '../restore/repair-socket.js';
 import { ConnectionTable, type ServiceSpec } from '../tracking/connection-table.js';
+
+/** snapshots of the scratch table taken (see below) */
+const VERDICT_ROUNDS = 40;
 
 const REQUEST = Buffer.from('GET /warm-up HTTP/1.1\r\nHost: nonstop\r\n\r\n');
 const REPLY = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n${'w'.repeat(64)}`);
@@ -67,9 +71,9 @@ export interface WarmUpResult {
   reset: number;
   /** frames the decoder refused (0 when the frames are right) */
   undecodable: number;
-  /** verdicts taken of the scratch connections, each with an unanswered request, and how many
-   *  of them were restorable (all, when the frames are right): a failover's snapshots then run
-   *  optimised code (cold, a thousand verdicts took 2-3x longer) */
+  /** verdicts taken of the scratch connections, and how many of them were restorable (all, when
+   *  the frames are right): a failover's snapshots then run optimised code (cold, a thousand
+   *  verdicts took 2-3x longer) */
   verdicts: number;
   restorable: number;
 }
@@ -90,14 +94,25 @@ export function warmUpPipeline(
   const pipeline = new Pipeline(table, (ts) => ts);
   const connections = 200;
   const rounds = Math.max(1, Math.floor((packets / connections - 4) / 3));
-  let now = 0;
-  const feed = (f: Buffer) => pipeline.onBytes(f, 0, f.length, now++);
+  // a live capture's clock, fractional milliseconds: from small whole numbers V8 would store
+  // the times as small integers, and the first live frame would change their representation
+  let now = performance.now();
+  const feed = (f: Buffer) => {
+    now += 0.01;
+    pipeline.onBytes(f, 0, f.length, now);
+  };
   const ends: Array<{ client: number; cport: number; c: number; s: number }> = [];
+  /** the top-up's view (verdictsSince) then finds the connections that sent bytes after it */
+  let mark = 0;
   for (let i = 0; i < connections; i++) {
     const client = (0xc0000200 | (i & 0xff)) >>> 0; // 192.0.2.x
     const cport = 20000 + i;
-    let c = 1000;
-    let s = 9000;
+    // sequence numbers as live ones are: anywhere in 32 bits, some wrapping round during the
+    // warm-up. From small ones, V8 would store the tracker's fields as small integers, and the
+    // first live connection would change their representation, discarding optimised code
+    // that depends on it (--trace-deopt: "code dependencies")
+    let c = (0xffffe000 + i * 40) >>> 0;
+    let s = (0x9e3779b9 + i * 7919) >>> 0;
     feed(frame(client, serviceIp, cport, port, c - 1, 0, 0x02, Buffer.alloc(0)));
     feed(frame(serviceIp, client, port, cport, s - 1, c, 0x12, Buffer.alloc(0)));
     feed(frame(client, serviceIp, cport, port, c, s, 0x10, Buffer.alloc(0)));
@@ -108,6 +123,7 @@ export function warmUpPipeline(
       s += REPLY.length;
       feed(frame(client, serviceIp, cport, port, c, s, 0x10, Buffer.alloc(0)));
     }
+    if (i === 0) mark = table.dataMark();
     // Each connection ends the way a live one may stand at a failover, so that the snapshot's
     // code has met every branch (one it never took deoptimises it: measured, the first snapshot
     // of a thousand connections then took 18-29 ms instead of 1-4):
@@ -133,11 +149,16 @@ export function warmUpPipeline(
   }
   let verdicts = 0;
   let restorable = 0;
-  const mark = table.dataMark();
-  for (let r = 0; r < 10; r++) {
+  // As many rounds as it takes V8 to optimise what a failover runs once per connection (the
+  // view, the verdict, its restore spec): fewer, and a thousand-connection failover met them
+  // cold and had them optimised while it ran, 30-40 ms of compiler threads' CPU taken from the
+  // switch and the services at the worst moment (--trace-opt)
+  for (let r = 0; r < VERDICT_ROUNDS; r++) {
     for (const v of table.verdicts(now)) {
       verdicts++;
-      if (v.restorable) restorable++;
+      if (!v.restorable) continue;
+      restorable++;
+      toRepairSpec(v.params); // as the restore calls it: its clock, not the table's
     }
     table.verdictsSince(mark, now);
   }
