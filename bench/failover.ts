@@ -300,6 +300,25 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       console.error(
         `[bench]   gap start after the kill (min p10 p50 p90 p99 max): ${q(starts).join(' ')}; gap end: ${q(ends).join(' ')}`,
       );
+      // the same, by what the restore had to do for the connection (see kinds above)
+      const endsByKind = new Map<string, number[]>();
+      for (const c of across) {
+        const r = byPort.get(c.localPorts[0]);
+        const k =
+          `${r?.topUpBytes ? 'topup' : ''}${r?.recvQueueBytes ? 'recvq' : ''}${r?.sendQueueBytes ? '+sendq' : ''}` ||
+          'plain';
+        const list = endsByKind.get(k) ?? [];
+        list.push((c.failureGapStartMs ?? 0) + (c.failureGapMs ?? 0) - killAtClient);
+        endsByKind.set(k, list);
+      }
+      console.error(
+        `[bench]   gap end by kind (n p10 p50 p90): ${[...endsByKind]
+          .map(([k, xs]) => {
+            xs.sort((a, b) => a - b);
+            return `${k} ${xs.length} ${[10, 50, 90].map((p) => Math.round(pct(xs, p))).join(' ')}`;
+          })
+          .join(' | ')}`,
+      );
       if (cpuWindow) {
         const show = (what: string, ms: number, from: Map<string, number>, to: Map<string, number>) => {
           const used = [...to]
