@@ -37,10 +37,14 @@ t.test('generic and port-0 services, IPv6-only services', async (t) => {
 // The probe warms up, then does a failover's per-connection work on a live-like table.
 t.test('after the warm-up, a live-like snapshot is neither optimised again nor deoptimised', async (t) => {
   const probe = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'warm-snapshot-probe.ts');
-  const r = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', '--import', 'tsx', probe], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--trace-opt', '--trace-deopt', '--import', 'tsx', probe],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   t.equal(r.status, 0, r.stderr);
   const after = r.stdout.split('live-like snapshot\n')[1] ?? '';
   t.match(after, /"verdicts":1000,"specs":1000,"later":1000/, 'the probe took its snapshot');
