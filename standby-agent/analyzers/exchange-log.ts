@@ -68,6 +68,15 @@ export class ExchangeLog {
   private advanceFirstUnacked(): void {
     const xs = this.exchanges;
     while (this.firstUnacked < xs.length && xs[this.firstUnacked].replyAcked) this.firstUnacked++;
+    // the acknowledged ones are at the front: beyond the history bound they go at once
+    const keep = this.limits.maxAnswered ?? this.limits.maxExchanges;
+    if (this.firstUnacked > keep) {
+      const n = this.firstUnacked - keep;
+      xs.splice(0, n);
+      this.firstUnacked -= n;
+      this.firstUnanswered = Math.max(0, this.firstUnanswered - n);
+      this.dropped += n;
+    }
   }
 
   private trimRetained(): void {

@@ -257,3 +257,30 @@ t.test('FIFO bounds: answered exchanges go first; a lost unanswered request is r
     'request larger than the byte bound cannot be replayed',
   );
 });
+
+t.test('answered history has its own bound; requests in flight are all kept', async (t) => {
+  const req = (i: number) => `GET /${i} HTTP/1.1\r\n\r\n`;
+  const rep = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+  const limits = { maxExchanges: 32, maxAnswered: 2, maxBytes: 1 << 20 };
+  // six pipelined requests, none answered yet: every one is kept (a restore replays them all)
+  const inFlight: Step[] = [0, 1, 2, 3, 4, 5].map((i) => ['toServer', req(i)]);
+  const waiting = run('http', inFlight, false, limits).view();
+  t.equal(waiting.exchanges.length, 6);
+  t.equal(waiting.pendingRequestBytes()?.toString(), inFlight.map((s) => s[1]).join(''));
+  // five replies, four acknowledged: the acknowledged ones beyond two go, the rest stay
+  const steps: Step[] = [...inFlight];
+  for (let i = 0; i < 5; i++) steps.push(['toClient', rep]);
+  steps.push(['ack', 4 * rep.length]);
+  const v = run('http', steps, false, limits).view();
+  t.same(
+    v.exchanges.map((e) => [e.request.summary, e.replyAcked]),
+    [
+      ['GET /2', true],
+      ['GET /3', true],
+      ['GET /4', false],
+      ['GET /5', false],
+    ],
+  );
+  t.equal(v.droppedExchanges, 2);
+  t.equal(v.pendingRequestBytes()?.toString(), req(5), 'replay still starts at the unanswered one');
+});

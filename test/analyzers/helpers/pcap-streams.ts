@@ -3,7 +3,7 @@
 // are trimmed; client ACKs are passed on as onClientAck.
 import { readFileSync } from 'node:fs';
 import { createAnalyzer, protocolForPort } from '../../../standby-agent/analyzers/index.js';
-import type { StreamAnalyzer } from '../../../standby-agent/analyzers/types.js';
+import type { FifoLimits, StreamAnalyzer } from '../../../standby-agent/analyzers/types.js';
 import { readPcap } from '../../../standby-agent/capture/pcap-file.js';
 import { decodeFrame, TCP_ACK, TCP_SYN } from '../../../standby-agent/decode/frame.js';
 
@@ -15,8 +15,16 @@ export interface RecordedConnection {
 
 const u32 = (n: number) => n >>> 0;
 
+/** 32 exchanges, answered or not: the recordings' tests read a session's history */
+export const HISTORY_LIMITS: FifoLimits = { maxExchanges: 32, maxBytes: 256 * 1024 };
+
 /** pieceSize: feed each segment's bytes in pieces of at most this size (split-boundary tests) */
-export function analyzePcap(path: string, serverPort: number, pieceSize = Infinity): RecordedConnection[] {
+export function analyzePcap(
+  path: string,
+  serverPort: number,
+  pieceSize = Infinity,
+  limits: FifoLimits = HISTORY_LIMITS,
+): RecordedConnection[] {
   const conns = new Map<
     string,
     RecordedConnection & {
@@ -35,7 +43,7 @@ export function analyzePcap(path: string, serverPort: number, pieceSize = Infini
       c = {
         client,
         server: toServer ? `${seg.dst}:${seg.dstPort}` : `${seg.src}:${seg.srcPort}`,
-        analyzer: createAnalyzer(protocolForPort(serverPort)),
+        analyzer: createAnalyzer(protocolForPort(serverPort), limits),
         isn: {},
         next: { toServer: 0, toClient: 0 },
       };
