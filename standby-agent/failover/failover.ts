@@ -1,6 +1,6 @@
-// The failover sequence: fence -> final snapshot -> take the address -> restore -> join (connect
-// to the local service, requests go on) -> redirect -> top-up (with the relay paused) -> resume
-// (replies go out) -> unmirror and reset the rest. The order is the product: the service is
+// The failover sequence: fence -> final snapshot -> take the address -> restore -> redirect (asked;
+// meanwhile the join: connect to the local service, requests go on) -> top-up (with the relay
+// paused) -> resume (replies go out) -> unmirror and reset the rest. The order is the product: the service is
 // fenced before anything else (no split brain), and no client segment can reach the standby's
 // stack before its socket exists (the redirect comes after every restore). Each step is timed.
 import { performance } from 'node:perf_hooks';
@@ -289,8 +289,28 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     }
   });
 
-  // 5. the connections to the local service are made while the redirect is under way, and the
-  // queued requests go to it; replies wait until the top-up is done (see ServiceJoiner.prepare)
+  // 5. redirect the service's traffic here (in force when the controller answers). Asked first:
+  // while the controller and the switch work on it, this thread joins.
+  const redirecting = step(
+    'redirect',
+    () =>
+      controller.addRedirect({
+        dpid: config.dpid,
+        ip: config.serviceIp,
+        fromPort: config.servicePort,
+        toPort: config.standbyPort,
+        toMac: config.standbyMac,
+      }),
+    (r) => `redirect ${r.id}`,
+  );
+  redirecting.catch(() => {
+    // handled where it is awaited, below
+  });
+  // the request goes out now, not after the join's synchronous work
+  await new Promise<void>((resolve) => setImmediate(resolve));
+
+  // 6. the connections to the local service are made, and the queued requests go to it; replies
+  // wait until the top-up is done (see ServiceJoiner.prepare)
   await step(
     'join',
     () => {
@@ -300,20 +320,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     (n) => `${n} connecting to the local service`,
   );
 
-  // 6. redirect the service's traffic here (in force when the controller answers), then unmirror
   try {
-    await step(
-      'redirect',
-      () =>
-        controller.addRedirect({
-          dpid: config.dpid,
-          ip: config.serviceIp,
-          fromPort: config.servicePort,
-          toPort: config.standbyPort,
-          toMac: config.standbyMac,
-        }),
-      (r) => `redirect ${r.id}`,
-    );
+    await redirecting;
     report.takeoverMs = round(performance.now() - t0);
   } catch (e) {
     // the restored sockets cannot be reached: they are closed (their clients reconnect)
