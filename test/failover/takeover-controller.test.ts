@@ -115,8 +115,8 @@ t.test('restore one connection and reset another through the real controller', a
       'neighbours:true', // at the same time as take-address
       'take-address:true',
       'restore:true',
+      'redirect:true', // asked first: the join runs while the switch works on it
       'join:true',
-      'redirect:true',
     ],
   );
   t.equal(
