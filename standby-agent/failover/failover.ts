@@ -1,8 +1,9 @@
-// The failover sequence: fence -> final snapshot -> take the address -> restore -> redirect (asked;
-// meanwhile the join: connect to the local service, requests go on) -> top-up (with the relay
-// paused) -> resume (replies go out) -> unmirror and reset the rest. The order is the product: the service is
-// fenced before anything else (no split brain), and no client segment can reach the standby's
-// stack before its socket exists (the redirect comes after every restore). Each step is timed.
+// The failover sequence: fence -> final snapshot -> take the address -> restore -> redirect
+// (asked; meanwhile the join: connect to the local service, requests go on) -> top-up (with the
+// relay paused) -> resume (replies go out) -> unmirror and reset the rest. The order is the
+// product: the service is fenced before anything else (no split brain), and no client segment can
+// reach the standby's stack before its socket exists (the redirect comes after every restore).
+// Each step is timed.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BarrierResult } from '../capture/barrier.js';
@@ -311,14 +312,32 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
 
   // 6. the connections to the local service are made, and the queued requests go to it; replies
   // wait until the top-up is done (see ServiceJoiner.prepare)
-  await step(
-    'join',
-    () => {
-      deps.joiner.prepareAll([...restored.values()]);
-      return restored.size;
-    },
-    (n) => `${n} connecting to the local service`,
-  );
+  try {
+    await step(
+      'join',
+      () => {
+        deps.joiner.prepareAll([...restored.values()]);
+        return restored.size;
+      },
+      (n) => `${n} connecting to the local service`,
+    );
+  } catch (e) {
+    // The redirect is on its way, and the standby will serve new connections: the failover goes
+    // on, and the restored connections, with nothing to serve them, are closed and reset (their
+    // clients reconnect at once).
+    deps.joiner.cancel();
+    for (const r of restored.values()) {
+      const c: ConnectionReport = {
+        ...reportLine(r.params, r.client),
+        outcome: 'failed',
+        code: 'join-failed',
+        reason: `restored, but not joined to the local service: ${(e as Error).message}`,
+      };
+      report.connections.push(c);
+      resets.push({ report: c, reset: resetForParams(r.params) });
+    }
+    restored.clear();
+  }
 
   try {
     await redirecting;

@@ -32,7 +32,13 @@ function params(port: number): RestoreParams {
 }
 
 function setup(
-  opts: { unreachable?: boolean; alive?: boolean; failRestoreOf?: number; redirectFails?: boolean } = {},
+  opts: {
+    unreachable?: boolean;
+    alive?: boolean;
+    failRestoreOf?: number;
+    redirectFails?: boolean;
+    joinFails?: boolean;
+  } = {},
 ) {
   const calls: string[] = [];
   const controller: FailoverController = {
@@ -104,6 +110,7 @@ function setup(
     },
     joiner: {
       prepareAll: (list) => {
+        if (opts.joinFails) throw new Error('relay refused');
         for (const { params: p } of list) {
           resumed.push(p.remote.port);
           calls.push(`join ${p.remote.port}`);
@@ -233,4 +240,26 @@ t.test('the redirect fails: the prepared joins are dropped, nothing is resumed',
     'join',
     'the join that ran while the redirect was under way is the last step',
   );
+});
+
+t.test('the join fails: the failover goes on, the restored connections are closed and reset', async (t) => {
+  const { deps, calls } = setup({ joinFails: true });
+  const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
+  t.equal(r.outcome, 'completed', 'the redirect was asked: the standby serves new connections');
+  t.ok(calls.includes('redirect 10.9.0.1 1->2 02:00:00:00:00:02'));
+  t.ok(calls.includes('cancel joins'), 'the restored sockets are closed');
+  t.notOk(
+    calls.some((c) => c.startsWith('top-up')),
+    'nothing is topped up',
+  );
+  t.match(
+    r.connections.find((c) => c.client === '10.9.0.10:1001'),
+    {
+      outcome: 'failed',
+      code: 'join-failed',
+      reason: /relay refused/,
+      resetSent: true,
+    },
+  );
+  t.ok(calls.includes('rst 10.9.0.10:1001 seq 100'), 'its client is reset, so it reconnects at once');
 });
