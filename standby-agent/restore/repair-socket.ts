@@ -202,9 +202,10 @@ export function warmUpRestore(n = 1024): number {
 /**
  * Brings a restored socket up to date with a later view of the same connection: client bytes
  * the mirror saw after the snapshot (they reached the fenced service port and were lost) are
- * appended to the receive queue and acknowledged, so the client does not wait for its
- * retransmission timeout. Call before the fd is wrapped (the kernel does not signal these
- * bytes as new data). Returns the number of bytes appended.
+ * appended to the receive queue, so the client need not retransmit them (the socket's next
+ * segment, the reply, acknowledges them: no window probe, see the addon's topUp). Call before
+ * the fd is wrapped (the kernel does not signal these bytes as new data). Returns the number of
+ * bytes appended.
  */
 export function topUpReceive(fd: number, restored: RestoreParams, later: RestoreParams): number {
   if (((later.rcvNxt - restored.rcvNxt) | 0) <= 0) return 0;
