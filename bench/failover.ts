@@ -272,12 +272,17 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       );
       for (const c of hung)
         console.error(`[bench]   hung ${JSON.stringify({ ...c, report: byPort.get(c.localPorts[0]) })}`);
+      // what the restore had to do for a connection, as its report line says
+      const kindOf = (c: ClientConnSummary) => {
+        const r = byPort.get(c.localPorts[0]);
+        return (
+          `${r?.replyPrefixBytes !== undefined ? 'prefix ' : ''}${r?.replyGapFilled ? 'gap ' : ''}${r?.topUpBytes ? 'topup ' : ''}${r?.sendQueueBytes ? 'sendq ' : ''}${r?.recvQueueBytes ? 'recvq' : ''}` ||
+          'plain'
+        );
+      };
       const kinds: Record<string, [number, number, number]> = {};
       for (const c of summary.connections) {
-        const r = byPort.get(c.localPorts[0]);
-        const k =
-          `${r?.replyPrefixBytes !== undefined ? 'prefix ' : ''}${r?.replyGapFilled ? 'gap ' : ''}${r?.topUpBytes ? 'topup ' : ''}${r?.sendQueueBytes ? 'sendq ' : ''}${r?.recvQueueBytes ? 'recvq' : ''}` ||
-          'plain';
+        const k = kindOf(c);
         kinds[k] ??= [0, 0, 0];
         const kk = kinds[k];
         kk[0]++;
@@ -303,10 +308,7 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       // the same, by what the restore had to do for the connection (see kinds above)
       const endsByKind = new Map<string, number[]>();
       for (const c of across) {
-        const r = byPort.get(c.localPorts[0]);
-        const k =
-          `${r?.topUpBytes ? 'topup' : ''}${r?.recvQueueBytes ? 'recvq' : ''}${r?.sendQueueBytes ? '+sendq' : ''}` ||
-          'plain';
+        const k = kindOf(c);
         const list = endsByKind.get(k) ?? [];
         list.push((c.failureGapStartMs ?? 0) + (c.failureGapMs ?? 0) - killAtClient);
         endsByKind.set(k, list);

@@ -290,6 +290,18 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     }
   });
 
+  /** gives up on the restored connections: their sockets are closed, each is reported failed */
+  const closeRestored = (code: string, reason: string) => {
+    deps.joiner.cancel();
+    const closed = [...restored.values()].map((r) => {
+      const line: ConnectionReport = { ...reportLine(r.params, r.client), outcome: 'failed', code, reason };
+      report.connections.push(line);
+      return { line, params: r.params };
+    });
+    restored.clear();
+    return closed;
+  };
+
   // 5. redirect the service's traffic here (in force when the controller answers). Asked first:
   // while the controller and the switch work on it, this thread joins.
   const redirecting = step(
@@ -325,18 +337,9 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     // The redirect is on its way, and the standby will serve new connections: the failover goes
     // on, and the restored connections, with nothing to serve them, are closed and reset (their
     // clients reconnect at once).
-    deps.joiner.cancel();
-    for (const r of restored.values()) {
-      const c: ConnectionReport = {
-        ...reportLine(r.params, r.client),
-        outcome: 'failed',
-        code: 'join-failed',
-        reason: `restored, but not joined to the local service: ${(e as Error).message}`,
-      };
-      report.connections.push(c);
-      resets.push({ report: c, reset: resetForParams(r.params) });
-    }
-    restored.clear();
+    const why = `restored, but not joined to the local service: ${(e as Error).message}`;
+    for (const { line, params } of closeRestored('join-failed', why))
+      resets.push({ report: line, reset: resetForParams(params) });
   }
 
   try {
@@ -344,14 +347,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     report.takeoverMs = round(performance.now() - t0);
   } catch (e) {
     // the restored sockets cannot be reached: they are closed (their clients reconnect)
-    deps.joiner.cancel();
-    for (const r of restored.values())
-      report.connections.push({
-        ...reportLine(r.params, r.client),
-        outcome: 'failed',
-        code: 'redirect-failed',
-        reason: 'restored, but the redirect failed: closed (its client reconnects)',
-      });
+    closeRestored('redirect-failed', 'restored, but the redirect failed: closed (its client reconnects)');
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
   // 7. client bytes sent after the snapshot and before the redirect reached the fenced port and
