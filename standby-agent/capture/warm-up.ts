@@ -8,7 +8,9 @@ import { performance } from 'node:perf_hooks';
 import type { Protocol } from '../analyzers/types.js';
 import { ipv4Number } from '../decode/frame.js';
 import { Pipeline } from '../pipeline.js';
+import type { RepairSpec } from '../restore/repair-addon.js';
 import { toRepairSpec } from '../restore/repair-socket.js';
+import { packRestoreSpecs } from '../restore/restore-batch.js';
 import { ConnectionTable, type ServiceSpec } from '../tracking/connection-table.js';
 
 /** snapshots of the scratch table taken (see below) */
@@ -150,16 +152,18 @@ export function warmUpPipeline(
   let verdicts = 0;
   let restorable = 0;
   // As many rounds as it takes V8 to optimise what a failover runs once per connection (the
-  // view, the verdict, its restore spec): fewer, and a thousand-connection failover met them
-  // cold and had them optimised while it ran, 30-40 ms of compiler threads' CPU taken from the
-  // switch and the services at the worst moment (--trace-opt)
+  // view, the verdict, its restore spec packed for the addon): fewer, and a thousand-connection
+  // failover met them cold and had them optimised while it ran, 30-40 ms of compiler threads'
+  // CPU taken from the switch and the services at the worst moment (--trace-opt)
   for (let r = 0; r < VERDICT_ROUNDS; r++) {
+    const specs: RepairSpec[] = [];
     for (const v of table.verdicts(now)) {
       verdicts++;
       if (!v.restorable) continue;
       restorable++;
-      toRepairSpec(v.params); // as the restore calls it: its clock, not the table's
+      specs.push(toRepairSpec(v.params)); // as the restore calls it: its clock, not the table's
     }
+    packRestoreSpecs(specs);
     table.verdictsSince(mark, now);
   }
   for (const e of ends) feed(frame(e.client, serviceIp, e.cport, port, e.c, e.s, 0x04, Buffer.alloc(0)));

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type PackedRestorer, restoreBatch } from './restore-batch.js';
 
 export interface RepairWindowSpec {
   sndWl1: number;
@@ -66,7 +67,9 @@ export interface RepairError extends Error {
 }
 
 export interface RepairAddon {
-  restore(specs: RepairSpec[]): Array<number | RepairError>;
+  /** per spec its fd or why it failed, in order; the sockets are made on `threads` threads
+   *  (default: one per core, up to 4, for batches of 64 or more) */
+  restore(specs: readonly RepairSpec[], threads?: number): Array<number | RepairError>;
   /** stayInRepair=true leaves the socket in repair mode (close it and it vanishes silently) */
   readState(fd: number, leaveRepair?: boolean): RepairState;
   closeSilently(fd: number): void;
@@ -166,8 +169,15 @@ export function loadRepairAddon(): RepairAddon {
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, ADDON);
     if (existsSync(candidate)) {
-      cached = createRequire(import.meta.url)(candidate) as RepairAddon;
-      return cached;
+      const native = createRequire(import.meta.url)(candidate) as Omit<RepairAddon, 'restore'> &
+        PackedRestorer;
+      // restore() checks and packs the specs here, in JS (restore-batch.ts)
+      const addon: RepairAddon = {
+        ...native,
+        restore: (specs, threads) => restoreBatch(native, specs, threads),
+      };
+      cached = addon;
+      return addon;
     }
     dir = dirname(dir);
   }

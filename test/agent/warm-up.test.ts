@@ -49,7 +49,7 @@ t.test('after the warm-up, a live-like snapshot is neither optimised again nor d
   const after = r.stdout.split('live-like snapshot\n')[1] ?? '';
   t.match(after, /"verdicts":1000,"specs":1000,"later":1000/, 'the probe took its snapshot');
   const failoverPath =
-    /<JSFunction (verdictFor|verdicts|verdictsSince|view|toRepairSpec|currentTsVal|pendingRequestBytes) /;
+    /<JSFunction (verdictFor|verdicts|verdictsSince|view|toRepairSpec|currentTsVal|pendingRequestBytes|packRestoreSpecs|specProblem|u32Problem|isU32) /;
   const work = after
     .split('\n')
     .filter((l) => /^\[(marking|bailout|completed optimizing)/.test(l) && failoverPath.test(l));

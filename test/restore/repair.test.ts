@@ -298,3 +298,53 @@ t.test('errors carry errno, code and the failing step; one failure does not stop
   const warm = await peer.call<{ made: number }>({ op: 'warm', n: 200 });
   t.equal(warm.made, 200, 'warm-up creates and drops its sockets');
 });
+
+t.test('a batch made on several threads gives each socket its own values, in order', async (t) => {
+  const ns = createNsPair();
+  t.teardown(() => ns.destroy());
+  const peer = startPeer(ns.service);
+  t.teardown(() => peer.kill());
+  const n = 300;
+  const bad = (i: number) => i % 50 === 7;
+  const specs = Array.from({ length: n }, (_, i) => ({
+    localIp: ns.serviceIp,
+    localPort: PORT,
+    remoteIp: ns.clientIp,
+    remotePort: bad(i) ? 0 : 20_000 + i,
+    // some wrap past 2^32 within the batch
+    sendSeq: (0xffff_f000 + i * 4099) >>> 0,
+    recvSeq: (0x8000_0000 + i * 7919) >>> 0,
+    mss: 1200 + (i % 200),
+    sndWscale: i % 15,
+    rcvWscale: (i * 3) % 15,
+    sack: i % 2 === 0,
+    tsVal: i % 3 === 0 ? undefined : 1000 + i,
+    recvQueue: Buffer.from(`request ${i}\r\n`).toString('base64'),
+  }));
+  const { results } = await peer.call<{ results: Array<Record<string, unknown>> }>({
+    op: 'restore-raw',
+    specs,
+    threads: 2,
+    readBack: true,
+  });
+  t.equal(results.length, n, 'one outcome per spec');
+  const wrong: string[] = [];
+  results.forEach((r, i) => {
+    const s = specs[i];
+    if (bad(i)) {
+      if (r.step !== 'validate') wrong.push(`${i}: expected a validation error, got ${JSON.stringify(r)}`);
+      return;
+    }
+    const got = { sendSeq: r.sendSeq, recvSeq: r.recvSeq, mss: r.mss, recvQueue: r.recvQueue };
+    const want = { sendSeq: s.sendSeq, recvSeq: s.recvSeq, mss: s.mss, recvQueue: s.recvQueue };
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      wrong.push(`${i}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+    if (r.sndWscale !== s.sndWscale || r.rcvWscale !== s.rcvWscale) wrong.push(`${i}: window scales`);
+  });
+  t.same(
+    wrong.slice(0, 5),
+    [],
+    'every socket has its own spec (sequence numbers, MSS, scales, queued bytes)',
+  );
+  t.equal(results.filter((r) => typeof r.fd === 'number').length, n - 6, 'all the valid ones restored');
+});
