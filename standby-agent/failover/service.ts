@@ -49,6 +49,8 @@ export interface AgentController extends FailoverController {
   followEvents(onEvent: (e: unknown) => void, onError?: (e: Error) => void): () => void;
   /** closes kept connections */
   close?(): void;
+  /** keeps a connection to the controller open while idle; returns a function that stops it */
+  keepWarm?(): () => void;
 }
 
 export interface FailoverServiceOptions {
@@ -92,6 +94,7 @@ export class FailoverService {
   readonly joiner: ServiceJoiner;
   private mirrorId: string | undefined;
   private stopEvents: (() => void) | undefined;
+  private stopWarm: (() => void) | undefined;
   private last: FailoverReport | undefined;
   private running: Promise<FailoverReport> | undefined;
   private iface: string | undefined;
@@ -142,6 +145,7 @@ export class FailoverService {
       (e) => this.liveness?.controllerEvent(e),
       (e) => opts.logger?.warn({ err: e.message }, 'controller event stream'),
     );
+    this.stopWarm = opts.controller.keepWarm?.();
     this.liveness?.start();
     if (opts.restoreEnabled !== false) {
       this.resizePool();
@@ -224,6 +228,7 @@ export class FailoverService {
     if (this.mirrorRetry) clearTimeout(this.mirrorRetry);
     this.liveness?.stop();
     this.stopEvents?.();
+    this.stopWarm?.();
     if (this.poolTimer) clearInterval(this.poolTimer);
     this.poolTimer = undefined;
     this.resizePool(); // to none

@@ -3,8 +3,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import pino from 'pino';
 import t, { type Test } from 'tap';
 import { buildApi } from '../../controller/api/server.js';
+import { ControllerClient } from '../../standby-agent/failover/controller-client.js';
 import {
   type ControllerEvent,
   type ControllerFacade,
@@ -365,4 +367,36 @@ t.test('server-sent events deliver controller events and unsubscribe on close', 
   t.same(JSON.parse(got), { type: 'switch-connected', dpid: DPID, at: 'now' });
   for (let i = 0; i < 50 && controller.listeners.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
   t.equal(controller.listeners.size, 0, 'listener removed when the client went away');
+});
+
+t.test("an agent's keep-warm pings reach the health route and are not logged", async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+  const app = await buildApi({
+    controller: new FakeController(),
+    registry: new Registry(),
+    token: TOKEN,
+    logger,
+  });
+  t.teardown(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  const client = new ControllerClient({
+    url: `http://127.0.0.1:${port}`,
+    token: TOKEN,
+    idleConnectionMs: 100,
+  });
+  t.teardown(() => client.close());
+  const stop = client.keepWarm();
+  await new Promise((r) => setTimeout(r, 400));
+  stop();
+  const metrics = (await app.inject({ url: '/metrics' })).body;
+  const pings = Number(/route="\/health",status="200"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  t.ok(pings >= 3, `the pings reached the health route (${pings}, all answered 200)`);
+  t.notMatch(metrics, /route="[^"]*",status="404"/, 'none went to a route that does not exist');
+  t.same(
+    lines.filter((l) => l.includes('/health')),
+    [],
+    'not one log line for them',
+  );
 });

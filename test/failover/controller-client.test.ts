@@ -117,6 +117,48 @@ t.test('requests share a kept connection; one the controller closed is replaced 
   t.equal(sockets.length, 2, 'on a new connection');
 });
 
+t.test('keepWarm: the connection stays open through quiet longer than its idle timeout', async (t) => {
+  const path = join(dir, 'warm.sock');
+  let connections = 0;
+  const paths: string[] = [];
+  const server = await serve(path, (req, res) => {
+    paths.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"ok"}');
+    });
+  });
+  server.on('connection', () => connections++);
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const quiet = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // without it, a request after the idle timeout needs a new connection
+  const cold = new ControllerClient({ url: `unix:${path}`, timeoutMs: 1000, idleConnectionMs: 200 });
+  await cold.removeMirror('m0');
+  await quiet(500);
+  await cold.removeMirror('m1');
+  cold.close();
+  t.equal(connections, 2, 'without keepWarm: a second connection after the quiet');
+  connections = 0;
+  paths.length = 0;
+  const warm = new ControllerClient({ url: `unix:${path}`, timeoutMs: 1000, idleConnectionMs: 200 });
+  t.teardown(() => warm.close());
+  const stop = warm.keepWarm();
+  await warm.removeMirror('m0');
+  await quiet(700);
+  await warm.removeMirror('m1');
+  t.equal(connections, 1, 'with keepWarm: the same connection after the quiet');
+  const health = paths.filter((p) => p === '/health').length;
+  t.ok(health >= 3, `health asked while idle (${health} times)`);
+  stop();
+  const before = paths.length;
+  await quiet(300);
+  t.equal(paths.length, before, 'nothing more once stopped');
+});
+
 t.test('event stream: events parsed, reconnects after the stream ends', async (t) => {
   const path = join(dir, 'events.sock');
   let connections = 0;

@@ -8,6 +8,8 @@ export const healthRoutes: FastifyPluginAsync<{ controller: ControllerFacade }> 
   app.get(
     '/health',
     {
+      // agents ask every second or two to keep their connection open: not worth a log line each
+      logLevel: 'warn',
       schema: {
         summary: 'Liveness of the controller process',
         response: {
