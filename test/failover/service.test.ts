@@ -1,4 +1,7 @@
 // The agent's failover role without a switch: a fake controller and capture barrier.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import type { BarrierResult } from '../../standby-agent/capture/barrier.js';
 import { type AgentController, FailoverService } from '../../standby-agent/failover/service.js';
@@ -57,4 +60,69 @@ t.test('a barrier that never passes is given up after three tries', async (t) =>
   await new Promise((r) => setTimeout(r, 2500));
   t.equal(calls, 3, 'three tries');
   t.match(s.status().captureBarrier, { ok: false });
+});
+
+t.test('a manual failover waiting for a fresh heartbeat goes on when the port goes down', async (t) => {
+  // the heartbeat target answers the first request (the service is alive), then never again
+  let requests = 0;
+  const hb = http.createServer((_req, res) => {
+    if (++requests === 1) res.end('ok');
+  });
+  await new Promise<void>((r) => hb.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => {
+    hb.closeAllConnections();
+    hb.close();
+  });
+  let emit: ((e: unknown) => void) | undefined;
+  const s = new FailoverService({
+    // the fence fails, so the failover ends there (this test changes no address of the host)
+    controller: {
+      ...fakeController(),
+      followEvents: (on) => {
+        emit = on;
+        return () => {};
+      },
+      setPortState: async () => {
+        throw new Error('no switch in this test');
+      },
+    },
+    tracker: { verdicts: () => [] },
+    dpid: '0000000000000001',
+    servicePort: 1,
+    standbyPort: 2,
+    serviceIp: '10.9.0.1',
+    localService: { host: '127.0.0.1', port: 80 },
+    iface: 'lo',
+    standbyMac: '02:00:00:00:00:02',
+    heartbeat: {
+      target: { kind: 'http', url: `http://127.0.0.1:${(hb.address() as AddressInfo).port}/` },
+      intervalMs: 60_000,
+      timeoutMs: 3000,
+    },
+    restoreEnabled: false,
+    mirror: false,
+  });
+  t.teardown(() => s.stop());
+  await s.start();
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(s.liveness?.core.answering(), true, 'the service answered its first heartbeat');
+  const started = performance.now();
+  const report = s.failover({ kind: 'manual', reason: 'ops' });
+  await new Promise((r) => setTimeout(r, 50));
+  emit?.({
+    type: 'port-status',
+    dpid: '0000000000000001',
+    at: new Date().toISOString(),
+    reason: 'modify',
+    port: { portNo: 1, name: 'svc', linkDown: true, adminDown: false },
+  });
+  const r = await report;
+  const ms = performance.now() - started;
+  t.ok(ms < 1000, `the failover did not wait for the heartbeat's 3 s timeout (${Math.round(ms)} ms)`);
+  t.equal(r.outcome, 'aborted', 'past the safety check, to the fence');
+  t.match(
+    r.steps.find((x) => x.name === 'safety-check'),
+    { ok: true },
+    'the safety check let it through',
+  );
 });
