@@ -106,8 +106,8 @@ export class ControllerClient {
    * Keeps a connection to the controller open while nothing else uses one: a failover comes
    * after hours of quiet, and its first request (the fence, which everything waits for) would
    * otherwise wait for a connect first, written only after whatever else the event loop has
-   * queued (measured at 1,000 connections: the fence reached the controller 5-10 ms after it was
-   * asked on a new connection, 3-5 on a kept one). A GET /health goes out once the
+   * queued (measured at 1,000 connections: the fence reached the controller 3-9 ms after it was
+   * asked on a new connection, 1-5 on a kept one). A GET /health goes out once the
    * connection has been idle for KEEP_WARM_FRACTION of its idle timeout. Returns a function
    * that stops it.
    */

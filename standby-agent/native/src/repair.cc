@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
@@ -25,7 +26,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <thread>
+#include <thread>  // hardware_concurrency
 #include <vector>
 
 // include/uapi/linux/tcp.h (glibc's netinet/tcp.h may lack the newer ones)
@@ -298,9 +299,16 @@ unsigned RestoreThreads(size_t n, int asked) {
   return cores > 4 ? 4 : cores;
 }
 
-// Creates the sockets on `threads` threads (this one among them), each taking
-// the next block of specs until none is left, so a thread that gets no core leaves its share to
-// the others. fds[i] is the fd, or -1 with fails[i] set.
+template <typename F>
+void* RunWork(void* work) {
+  (*static_cast<F*>(work))();
+  return nullptr;
+}
+
+// Creates the sockets on `threads` threads (this one among them), each taking the next block of
+// specs until none is left, so a thread that gets no core leaves its share to the others.
+// fds[i] is the fd, or -1 with fails[i] set. A helper that cannot be started (pthread_create
+// fails) leaves its share to the others: a failover never stops for want of a thread.
 void RestoreAll(const std::vector<Spec>& specs, unsigned threads, std::vector<int>* fds, std::vector<Failure>* fails) {
   std::atomic<size_t> next{0};
   auto work = [&]() {
@@ -308,14 +316,16 @@ void RestoreAll(const std::vector<Spec>& specs, unsigned threads, std::vector<in
       size_t from = next.fetch_add(kRestoreBlock, std::memory_order_relaxed);
       if (from >= specs.size()) return;
       size_t to = std::min(specs.size(), from + kRestoreBlock);
-      for (size_t i = from; i < to; i++)
-        (*fds)[i] = Restore(specs[i], &(*fails)[i]);
+      for (size_t i = from; i < to; i++) (*fds)[i] = Restore(specs[i], &(*fails)[i]);
     }
   };
-  std::vector<std::thread> helpers;
-  for (unsigned t = 1; t < threads; t++) helpers.emplace_back(work);
+  std::vector<pthread_t> helpers;
+  for (unsigned t = 1; t < threads; t++) {
+    pthread_t helper;
+    if (pthread_create(&helper, nullptr, RunWork<decltype(work)>, &work) == 0) helpers.push_back(helper);
+  }
   work();
-  for (auto& h : helpers) h.join();
+  for (pthread_t h : helpers) pthread_join(h, nullptr);
 }
 
 // restorePacked(words: Uint32Array, ips: string[], bytes: Buffer, threads?: number):
