@@ -37,9 +37,11 @@ t.test('generic and port-0 services, IPv6-only services', async (t) => {
 // The probe warms up, then does a failover's per-connection work on a live-like table.
 t.test('after the warm-up, a live-like snapshot is neither optimised again nor deoptimised', async (t) => {
   const probe = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'warm-snapshot-probe.ts');
+  // stdbuf: V8 prints its traces through C stdio, which a pipe buffers; line-buffered, they
+  // come out in order with the probe's own marker (written straight to the pipe)
   const r = spawnSync(
-    process.execPath,
-    ['--expose-gc', '--trace-opt', '--trace-deopt', '--import', 'tsx', probe],
+    'stdbuf',
+    ['-oL', process.execPath, '--expose-gc', '--trace-opt', '--trace-deopt', '--import', 'tsx', probe],
     {
       encoding: 'utf8',
       timeout: 60_000,
