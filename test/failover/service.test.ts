@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import type { BarrierResult } from '../../standby-agent/capture/barrier.js';
-import { type AgentController, FailoverService } from '../../standby-agent/failover/service.js';
+import {
+  type AgentController,
+  FailoverService,
+  type FailoverServiceOptions,
+} from '../../standby-agent/failover/service.js';
 
 function fakeController(): AgentController {
   return {
@@ -17,8 +21,9 @@ function fakeController(): AgentController {
   };
 }
 
-function service(drainCapture: () => Promise<BarrierResult>) {
-  return new FailoverService({
+/** a standby on the loopback, with no heartbeat and no restore, unless told otherwise */
+function options(overrides: Partial<FailoverServiceOptions> = {}): FailoverServiceOptions {
+  return {
     controller: fakeController(),
     tracker: { verdicts: () => [] },
     dpid: '0000000000000001',
@@ -30,8 +35,12 @@ function service(drainCapture: () => Promise<BarrierResult>) {
     standbyMac: '02:00:00:00:00:02',
     heartbeat: false,
     restoreEnabled: false,
-    drainCapture,
-  });
+    ...overrides,
+  };
+}
+
+function service(drainCapture: () => Promise<BarrierResult>) {
+  return new FailoverService(options({ drainCapture }));
 }
 
 t.test('a capture barrier lost at start-up is tried again a second later', async (t) => {
@@ -74,34 +83,27 @@ t.test('a manual failover waiting for a fresh heartbeat goes on when the port go
     hb.close();
   });
   let emit: ((e: unknown) => void) | undefined;
-  const s = new FailoverService({
-    // the fence fails, so the failover ends there (this test changes no address of the host)
-    controller: {
-      ...fakeController(),
-      followEvents: (on) => {
-        emit = on;
-        return () => {};
+  const s = new FailoverService(
+    options({
+      // the fence fails, so the failover ends there (this test changes no address of the host)
+      controller: {
+        ...fakeController(),
+        followEvents: (on) => {
+          emit = on;
+          return () => {};
+        },
+        setPortState: async () => {
+          throw new Error('no switch in this test');
+        },
       },
-      setPortState: async () => {
-        throw new Error('no switch in this test');
+      heartbeat: {
+        target: { kind: 'http', url: `http://127.0.0.1:${(hb.address() as AddressInfo).port}/` },
+        intervalMs: 60_000,
+        timeoutMs: 3000,
       },
-    },
-    tracker: { verdicts: () => [] },
-    dpid: '0000000000000001',
-    servicePort: 1,
-    standbyPort: 2,
-    serviceIp: '10.9.0.1',
-    localService: { host: '127.0.0.1', port: 80 },
-    iface: 'lo',
-    standbyMac: '02:00:00:00:00:02',
-    heartbeat: {
-      target: { kind: 'http', url: `http://127.0.0.1:${(hb.address() as AddressInfo).port}/` },
-      intervalMs: 60_000,
-      timeoutMs: 3000,
-    },
-    restoreEnabled: false,
-    mirror: false,
-  });
+      mirror: false,
+    }),
+  );
   t.teardown(() => s.stop());
   await s.start();
   await new Promise((r) => setTimeout(r, 200));
