@@ -95,8 +95,6 @@ export class FailoverService {
   private mirrorId: string | undefined;
   private stopEvents: (() => void) | undefined;
   private stopWarm: (() => void) | undefined;
-  /** a manual failover waiting for a fresh heartbeat (run): a dead verdict ends the wait */
-  private readonly deadWaiters = new Set<() => void>();
   private last: FailoverReport | undefined;
   private running: Promise<FailoverReport> | undefined;
   private iface: string | undefined;
@@ -299,19 +297,10 @@ export class FailoverService {
       this.mac = opts.standbyMac ?? macOf(this.iface);
     }
     const iface = this.iface;
-    // a manual request is checked against a fresh heartbeat, not one up to an interval old; a
-    // dead verdict meanwhile (the switch reports the port without link) ends the wait: a heartbeat
-    // to a dead node waits for its whole timeout (the demo's clients waited 120 ms more for it)
-    const liveness = this.liveness;
-    if (trigger.kind === 'manual' && !trigger.force && liveness?.core.answering()) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.deadWaiters.delete(done);
-          resolve();
-        };
-        this.deadWaiters.add(done);
-        liveness.probeNow().then(done, done);
-      });
+    // a manual request is checked against a fresh heartbeat, not one up to an interval old (or
+    // a dead verdict that comes first: see probeNow)
+    if (trigger.kind === 'manual' && !trigger.force && this.liveness?.core.answering()) {
+      await this.liveness.probeNow();
     }
     const ownIps = localAddresses().filter((a) => a !== opts.serviceIp);
     const restoreEnabled = opts.restoreEnabled !== false;
@@ -392,7 +381,6 @@ export class FailoverService {
   }
 
   private onDead(v: DeadVerdict): void {
-    for (const waiting of this.deadWaiters) waiting();
     if (this.opts.autoFailover === false || this.state !== 'standby') return;
     void this.failover({ kind: 'liveness', reason: v.reason, evidence: v.evidence });
   }
