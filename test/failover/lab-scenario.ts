@@ -2,7 +2,8 @@
 // a client host, the service host and the standby host; nginx on the service and on the
 // standby serving the same directory; the controller (inside the switch's namespace, REST on
 // a unix socket) and the standby agent (inside the standby's namespace).
-import { writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabHost, LabProcess, LabSwitch } from '../../topology/lab/index.js';
@@ -269,6 +270,8 @@ export interface ClientRun {
   readyAtMs?: number;
   /** marks this moment: each connection then reports the failure's gap (failureGapMs) */
   mark(): void;
+  /** the failover is over: gaps that begin from now on are not the failure's (laterGapMs) */
+  settle(): void;
 }
 
 export interface ClientConnSummary {
@@ -285,9 +288,11 @@ export interface ClientConnSummary {
   reconnects: number;
   firstErrorMs?: number;
   firstResponseAfterErrorMs?: number;
-  /** the largest gap between responses that ended after the mark, and its start */
+  /** the largest gap between responses that ended after the mark and began before settle(), and its start */
   failureGapMs?: number;
   failureGapStartMs?: number;
+  /** the largest gap between responses that began after settle() */
+  laterGapMs?: number;
 }
 
 export interface ClientSummary {
@@ -295,11 +300,24 @@ export interface ClientSummary {
   connections: ClientConnSummary[];
 }
 
+/** fixtures/http-clients.c, built with the machine's cc when missing or older than its source
+ *  (into a new name, then renamed: tests running at once may build it together). */
+export function httpClientsBinary(): string {
+  const src = join(REPO, 'test/failover/fixtures/http-clients.c');
+  const bin = join(REPO, 'test/failover/fixtures/build/http-clients');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
+  mkdirSync(dirname(bin), { recursive: true });
+  const tmp = `${bin}.${process.pid}`;
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', tmp, src], { stdio: 'pipe' });
+  renameSync(tmp, bin);
+  return bin;
+}
+
 export function startClients(
   s: Pick<Scenario, 'client' | 'service'>,
   opts: { connections: number; intervalMs: number; reconnect?: boolean; port?: number },
 ): ClientRun {
-  const [node, args] = tsNode('test/failover/fixtures/http-clients.ts', [
+  const args = [
     '--target',
     `${s.service.ip}:${opts.port ?? 80}`,
     '--path',
@@ -313,8 +331,8 @@ export function startClients(
     '--expect-byte',
     'x',
     ...(opts.reconnect ? ['--reconnect'] : []),
-  ]);
-  const proc = s.client.spawn(node, args, { stdio: 'pipe', cwd: REPO });
+  ];
+  const proc = s.client.spawn(httpClientsBinary(), args, { stdio: 'pipe', cwd: REPO });
   let out = '';
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
@@ -340,6 +358,7 @@ export function startClients(
     proc,
     ready,
     mark: () => process.kill(proc.pid, 'SIGUSR1'),
+    settle: () => process.kill(proc.pid, 'SIGUSR1'),
     async stop() {
       process.kill(proc.pid, 'SIGUSR2');
       await proc.exited;
