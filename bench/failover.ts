@@ -14,6 +14,7 @@
 // FailoverService does the rest (fence, address, TCP_REPAIR, redirect, join).
 import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import type { FailoverReport } from '../standby-agent/failover/report.js';
@@ -104,6 +105,15 @@ function threadCpu(pids: string[]): Map<string, number> {
     }
   }
   return out;
+}
+
+/** CPU ms, all CPUs together, spent idle and taken by the hypervisor for others ("steal"), from
+ *  /proc/stat: a failover on a quiet host and one on a busy host are not the same experiment. */
+function hostCpuMs(): { idle: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const tick = 1000 / 100; // USER_HZ
+  // user nice system idle iowait irq softirq steal
+  return { idle: (f[3] + f[4]) * tick, steal: f[7] * tick };
 }
 
 /** Frames the kernel dropped because a CPU's input backlog was full (all CPUs). */
@@ -221,6 +231,13 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
           setTimeout(() => resolve(threadCpu(labPids)), Number(process.env.BENCH_CPU_WINDOW_MS ?? 300)),
         )
       : undefined;
+    const hostAtKill = hostCpuMs();
+    const hostWindow = new Promise<{ idle: number; steal: number }>((resolve) =>
+      setTimeout(() => {
+        const h = hostCpuMs();
+        resolve({ idle: h.idle - hostAtKill.idle, steal: h.steal - hostAtKill.steal });
+      }, 300),
+    );
     const killedAt = performance.now();
     const killedEpochMs = Date.now();
     if (process.env.BENCH_DEBUG) console.error(`[bench]   service killed at epoch ${killedEpochMs / 1000}`);
@@ -415,9 +432,11 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
       laterP99: pct(laterStalls(summary.connections), 99),
       restoresPerSec: report?.summary.restoreRatePerSec,
       takeoverMs: report?.takeoverMs,
-      steps: report
-        ? report.steps.map((x) => `${x.name}=${x.durationMs}`).join(' ')
-        : `no report after ${Math.round(detectMs)} ms`,
+      steps: `${
+        report
+          ? report.steps.map((x) => `${x.name}=${x.durationMs}`).join(' ')
+          : `no report after ${Math.round(detectMs)} ms`
+      }; host in the 300 ms after the kill: ${await hostWindow.then((h) => `idle ${h.idle}, steal ${h.steal} of ${300 * cpus().length} CPU ms`)}`,
       // a failover that began before the kill was a false detection: the row does not count
       outcome: !report ? 'none' : Date.parse(report.startedAt) < killedEpochMs ? 'EARLY' : report.outcome,
     };
