@@ -226,6 +226,18 @@ export async function startAgent(s: Scenario, opts: AgentOptions = {}): Promise<
         .length > 0,
     30_000,
   );
+  // ...and until its capture sees the mirror (the switch echoed its barrier): a connection opened
+  // before that is only seen mid-stream, and is reset at failover, not restored
+  await waitFor(
+    'agent capture on the mirror (its barrier echoed by the switch)',
+    async () => {
+      const st = (await agentCall(s, 'GET', '/v1/status')).json as {
+        failover?: { captureBarrier?: { ok?: boolean } };
+      };
+      return st.failover?.captureBarrier?.ok === true;
+    },
+    30_000,
+  );
   return agent;
 }
 
