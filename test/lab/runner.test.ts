@@ -14,7 +14,8 @@ t.teardown(async () => {
 });
 
 t.test('up, status, traffic, idempotent up, down', async (t) => {
-  const { state, alreadyUp } = await labUp({ topology: 'ha-basic', stateRoot });
+  const logged: string[] = [];
+  const { state, alreadyUp } = await labUp({ topology: 'ha-basic', stateRoot, log: (l) => logged.push(l) });
   t.equal(alreadyUp, false);
   t.equal(Object.keys(state.hostNs).length, 4);
   const status = await labStatus('ha-basic', { stateRoot });
@@ -42,6 +43,8 @@ t.test('up, status, traffic, idempotent up, down', async (t) => {
   t.equal(again.state.prefix, state.prefix);
 
   if (state.processes.some((p) => p.role === 'agent')) {
+    // up returns once protection is in force: the agent's capture sees the mirror
+    t.match(logged.join('\n'), /agent on standby: capturing the mirror \(its barrier echoed in [\d.]+ ms\)/);
     // `nonstop lab failover`: the service node dies, the standby takes over its address
     const { execFile } = await import('node:child_process');
     const fo = await new Promise<{ code: number; stdout: string }>((resolve) => {

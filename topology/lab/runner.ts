@@ -18,6 +18,7 @@ import {
 } from '../index.js';
 import { ApiClient } from '../ops/api-client.js';
 import { cleanupPrefix, findLeftovers, isEmpty } from './cleanup.js';
+import type { BarrierResult } from '../../standby-agent/capture/barrier.js';
 import { tryRun, waitFor } from './exec.js';
 import { Lab, type LabProcess, newPrefix, procStartTime } from './lab.js';
 import { listNamespaces } from './netns.js';
@@ -356,6 +357,22 @@ async function build(
       100,
     );
     log(`agent on ${sb.name}: API ${state.agentUrl}, protecting ${service.name} (port ${service.port})`);
+    // Protection is in force once the agent's capture sees the mirror (the switch echoed its
+    // barrier): a connection opened before is only seen mid-stream, and is reset at failover.
+    const barrier = await waitFor(
+      'the agent capturing the mirror',
+      async () => {
+        const st = (await client.get('/v1/status')) as { failover?: { captureBarrier?: BarrierResult } };
+        return st.failover?.captureBarrier?.ok ? st.failover.captureBarrier : undefined;
+      },
+      10_000,
+      100,
+    ).catch(() => undefined);
+    if (barrier) log(`agent on ${sb.name}: capturing the mirror (its barrier echoed in ${barrier.ms} ms)`);
+    else {
+      state.notes.push('the agent did not confirm its capture of the mirror within 10 s (see its log)');
+      log(`agent on ${sb.name}: its capture of the mirror is not confirmed yet (see ${logFile})`);
+    }
   } else if (topo.agent) {
     const why = !controllerCmd
       ? 'no controller'
