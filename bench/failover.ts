@@ -65,10 +65,11 @@ function isPreserved(c: ClientConnSummary, durationMs: number): boolean {
 }
 
 const execFileAsync = promisify(execFile);
+/** /proc's CPU times are in ticks of USER_HZ (100 on Linux) */
+const MS_PER_TICK = 1000 / 100;
 
 /** CPU ms (user + system) each thread of `pids` has used, keyed "command/thread pid/tid". */
 function threadCpu(pids: string[]): Map<string, number> {
-  const tick = 1000 / 100; // USER_HZ
   const out = new Map<string, number>();
   for (const pid of pids) {
     let tids: string[];
@@ -98,7 +99,7 @@ function threadCpu(pids: string[]): Map<string, number> {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        out.set(`${cmd}/${name} ${pid}/${tid}`, (Number(rest[11]) + Number(rest[12])) * tick);
+        out.set(`${cmd}/${name} ${pid}/${tid}`, (Number(rest[11]) + Number(rest[12])) * MS_PER_TICK);
       } catch {
         // the thread ended
       }
@@ -111,9 +112,8 @@ function threadCpu(pids: string[]): Map<string, number> {
  *  /proc/stat: a failover on a quiet host and one on a busy host are not the same experiment. */
 function hostCpuMs(): { idle: number; steal: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const tick = 1000 / 100; // USER_HZ
   // user nice system idle iowait irq softirq steal
-  return { idle: (f[3] + f[4]) * tick, steal: f[7] * tick };
+  return { idle: (f[3] + f[4]) * MS_PER_TICK, steal: f[7] * MS_PER_TICK };
 }
 
 /** Frames the kernel dropped because a CPU's input backlog was full (all CPUs). */

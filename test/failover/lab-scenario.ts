@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabHost, LabProcess, LabSwitch } from '../../topology/lab/index.js';
 import { waitFor } from '../../topology/lab/index.js';
+import type { BarrierResult } from '../../standby-agent/capture/barrier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = join(here, '..', '..');
@@ -219,24 +220,23 @@ export async function startAgent(s: Scenario, opts: AgentOptions = {}): Promise<
   const [node, aargs] = tsNode('standby-agent/cli.ts', args);
   const agent = s.lab.spawn(s.standby.ns, node, aargs, { logFile: join(s.lab.dir, 'agent.log'), cwd: REPO });
   s.agent = agent;
+  // until the agent's capture sees the mirror (the switch echoed its barrier), not only its API:
+  // a connection opened before that is only seen mid-stream, and is reset at failover, not restored
   await waitFor(
-    'agent API',
-    async () =>
-      (await s.standby.exec('curl', ['-s', '--max-time', '1', `${s.agentUrl}/v1/failovers/last`])).stdout
-        .length > 0,
-    30_000,
-  );
-  // ...and until its capture sees the mirror (the switch echoed its barrier): a connection opened
-  // before that is only seen mid-stream, and is reset at failover, not restored
-  await waitFor(
-    'agent capture on the mirror (its barrier echoed by the switch)',
+    'agent API and its capture on the mirror (its barrier echoed by the switch)',
     async () => {
-      const st = (await agentCall(s, 'GET', '/v1/status')).json as {
-        failover?: { captureBarrier?: { ok?: boolean } };
-      };
+      const { stdout } = await s.standby.exec('curl', [
+        '-s',
+        '--max-time',
+        '1',
+        '-H',
+        `authorization: Bearer ${TOKEN}`,
+        `${s.agentUrl}/v1/status`,
+      ]);
+      const st = JSON.parse(stdout) as { failover?: { captureBarrier?: BarrierResult } };
       return st.failover?.captureBarrier?.ok === true;
     },
-    30_000,
+    60_000,
   );
   return agent;
 }
