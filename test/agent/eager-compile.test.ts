@@ -1,0 +1,72 @@
+// The agent's modules load compiled in full and keep their bytecode (standby-agent/eager-compile.ts):
+// a function of the failover path, first called after garbage collections that drop idle
+// bytecode, is not compiled then. The two controls show what each half of it prevents.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const probe = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'eager-compile-probe.ts');
+
+/** V8's compile events for currentTsVal after the probe's marker ran */
+function compilesAtFirstCall(mode: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'nonstop-eager-'));
+  try {
+    // without tap's coverage: V8 keeps all bytecode while it collects precise coverage
+    const env = { ...process.env };
+    delete env.NODE_V8_COVERAGE;
+    delete env.NODE_OPTIONS;
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--stress-flush-code',
+        '--log-function-events',
+        // one log per isolate: tsx's module hooks run in an isolate of their own, and two
+        // isolates writing one file lost lines
+        `--logfile=${join(dir, 'v8.log')}`,
+        '--import',
+        'tsx',
+        probe,
+        mode,
+      ],
+      { encoding: 'utf8', timeout: 60_000, env },
+    );
+    if (r.status !== 0) throw new Error(`probe ${mode} exited ${r.status}: ${r.stderr}`);
+    // the TSval the restored socket would send: 1 + 5 ms elapsed + the margin
+    if (!/^2006\n$/.test(r.stdout)) throw new Error(`probe ${mode} printed ${JSON.stringify(r.stdout)}`);
+    // "function,EVENT,script,start,end,ms,time,name", in the main isolate's log
+    const events = readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .filter((text) => text.includes(',probeMarker\n'))
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('function,'))
+      .map((l) => l.split(','));
+    const marker = events.findIndex((e) => e[1] === 'first-execution' && e[7] === 'probeMarker');
+    if (marker < 0) throw new Error(`probe ${mode}: no marker in V8's log`);
+    return events
+      .slice(marker)
+      .filter((e) => e[7] === 'currentTsVal' && /^(full-parse|parse-function|interpreter)$/.test(e[1]))
+      .map((e) => e[1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+t.test(
+  'loaded as the agent loads its modules: compiled before the first call, kept across GCs',
+  async (t) => {
+    t.same(compilesAtFirstCall('eager'), []);
+  },
+);
+
+t.test('control: a plain import compiles the function at its first call', async (t) => {
+  t.ok(compilesAtFirstCall('plain').includes('interpreter'));
+});
+
+t.test('control: compiled in full at load, but the GCs dropped the bytecode', async (t) => {
+  t.ok(compilesAtFirstCall('eager-flushing').includes('interpreter'));
+});
