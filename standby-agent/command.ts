@@ -195,6 +195,8 @@ export async function main(): Promise<number> {
     process.stderr.write(`nonstop-agent: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  // before the capture's warm-up: see prepareRestore
+  failover?.prepareRestore();
   // a standby captures the mirror, not its own traffic (once it serves, its own is the service's)
   const warm = agent.startCapture(values.iface as string, Number(values['capture-buffer']) * 1024 * 1024, {
     skipOwnFrames: failover !== undefined,

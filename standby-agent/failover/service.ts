@@ -101,6 +101,7 @@ export class FailoverService {
   private mac: string | undefined;
   state: FailoverState = 'standby';
   private stopped = false;
+  private restorePrepared = false;
   private mirrorRetry: NodeJS.Timeout | undefined;
   private poolTimer: NodeJS.Timeout | undefined;
   /** the capture barrier's first try, once mirrored: unless the switch echoed it, snapshots wait
@@ -125,19 +126,32 @@ export class FailoverService {
    * Mirror the service port here, follow the controller's events, start heartbeats. A controller
    * that is not reachable yet does not stop the agent: the mirror is retried every second.
    */
+  /**
+   * Loads the repair addon (failing now, with the build hint, rather than in the middle of a
+   * failover), raises the descriptor limit and warms the restore path up. start() does it if
+   * not done yet. The agent calls it before its capture warm-up: the restore's warm-up specs
+   * (loopback literals) and the tracker's are objects of two shapes, and V8 then optimises the
+   * spec packer for both, in the capture warm-up. The other way round, the restore's warm-up
+   * discarded the packer's optimised code ("wrong map"), and the first failover of 1,000
+   * connections optimised it again on a compiler thread (a 92 ms job in V8's log).
+   */
+  prepareRestore(): void {
+    const { opts } = this;
+    if (opts.restoreEnabled === false || this.restorePrepared) return;
+    loadRepairAddon();
+    const fdLimit = raiseFdLimit();
+    opts.logger?.info(
+      { fdLimit },
+      `descriptor limit ${fdLimit}: about ${Math.floor(fdLimit / 3)} connections per failover`,
+    );
+    const warmed = warmUpRestore();
+    opts.logger?.debug({ warmed }, 'restore path warmed up');
+    this.restorePrepared = true;
+  }
+
   async start(): Promise<void> {
     const { opts } = this;
-    // fail now, with the build hint, rather than in the middle of a failover
-    if (opts.restoreEnabled !== false) {
-      loadRepairAddon();
-      const fdLimit = raiseFdLimit();
-      opts.logger?.info(
-        { fdLimit },
-        `descriptor limit ${fdLimit}: about ${Math.floor(fdLimit / 3)} connections per failover`,
-      );
-      const warmed = warmUpRestore();
-      opts.logger?.debug({ warmed }, 'restore path warmed up');
-    }
+    this.prepareRestore();
     this.iface = opts.iface ?? (await interfaceTowards(opts.serviceIp));
     this.mac = opts.standbyMac ?? macOf(this.iface);
     if (opts.mirror !== false) await this.ensureMirror();

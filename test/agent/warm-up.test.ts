@@ -48,6 +48,7 @@ t.test('after the warm-up, a live-like snapshot is neither optimised again nor d
     },
   );
   t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /"restoreWarmUp":1024/, 'the restore warm-up made its sockets');
   const after = r.stdout.split('live-like snapshot\n')[1] ?? '';
   t.match(after, /"verdicts":1000,"specs":1000,"later":1000/, 'the probe took its snapshot');
   const failoverPath =
