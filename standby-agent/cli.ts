@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// nonstop-agent. Its modules load compiled in full, before anything runs: see eager-compile.ts.
-import { importEagerlyCompiled } from './eager-compile.js';
+// nonstop-agent: its modules load compiled in full (controller/eager-compile.ts), then its
+// command (command.ts) runs.
+import { compileEagerly } from '../controller/eager-compile.js';
 
-const { main } = await importEagerlyCompiled(() => import('./command.js'));
+compileEagerly();
+const { main } = await import('./command.js');
 
 main().then(
   (code) => process.exit(code),

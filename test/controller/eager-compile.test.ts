@@ -1,4 +1,5 @@
-// The agent's modules load compiled in full and keep their bytecode (standby-agent/eager-compile.ts):
+// The agent's and the controller's modules load compiled in full and keep their bytecode
+// (controller/eager-compile.ts):
 // a function of the failover path, first called after garbage collections that drop idle
 // bytecode, is not compiled then. The two controls show what each half of it prevents.
 import { spawnSync } from 'node:child_process';
