@@ -123,10 +123,6 @@ export class FailoverService {
   }
 
   /**
-   * Mirror the service port here, follow the controller's events, start heartbeats. A controller
-   * that is not reachable yet does not stop the agent: the mirror is retried every second.
-   */
-  /**
    * Loads the repair addon (failing now, with the build hint, rather than in the middle of a
    * failover), raises the descriptor limit and warms the restore path up. start() does it if
    * not done yet. The agent calls it before its capture warm-up: the restore's warm-up specs
@@ -149,6 +145,10 @@ export class FailoverService {
     this.restorePrepared = true;
   }
 
+  /**
+   * Mirror the service port here, follow the controller's events, start heartbeats. A controller
+   * that is not reachable yet does not stop the agent: the mirror is retried every second.
+   */
   async start(): Promise<void> {
     const { opts } = this;
     this.prepareRestore();
