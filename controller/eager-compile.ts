@@ -4,18 +4,19 @@
 // functions, and their next call parsed them again). A failover's code runs once, hours after
 // start: compiled then, it cost the agent's thread 5-13 ms at the head of a failover of 1,000
 // connections (V8's function events), stretched to 17 ms by the switch and the services on the
-// same cores before the fence request went out. The controller compiled fastify's reply code and
-// its serializers' runtime inside the fence and redirect requests; what it still compiles there
-// is what fastify generates at a route's first request, its validator and serializer (V8's log
-// of the failover window: 7.2 ms of compiling, 11.4 before).
+// same cores before the fence request went out. The controller compiled fastify's reply code, and
+// the validators and serializers fastify generates (with `new Function`, which follows V8's
+// --lazy-eval, not --lazy) at their first call, inside the fence and redirect requests (V8's
+// log of the failover window: 11.4 ms of compiling).
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * From now on, V8 compiles every function of a script as the script loads (code generated at
- * run time too, as it is generated), and drops no bytecode. Modules imported before the call
- * are not affected: import the rest dynamically after it.
+ * From now on, V8 compiles every function of a script as the script loads, and of generated
+ * code (`new Function`, eval) as it is generated, and drops no bytecode. Modules imported before
+ * the call are not affected: import the rest dynamically after it.
  */
 export function compileEagerly(): void {
   setFlagsFromString('--no-flush-bytecode');
   setFlagsFromString('--no-lazy');
+  setFlagsFromString('--no-lazy-eval');
 }
