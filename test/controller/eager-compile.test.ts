@@ -1,7 +1,7 @@
 // The agent's and the controller's modules load compiled in full and keep their bytecode
-// (controller/eager-compile.ts):
-// a function of the failover path, first called after garbage collections that drop idle
-// bytecode, is not compiled then. The two controls show what each half of it prevents.
+// (controller/eager-compile.ts): a function of the failover path, and one generated with
+// `new Function` as fastify makes its validators, first called after garbage collections that
+// drop idle bytecode, are not compiled then. The controls show what the flags prevent.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
