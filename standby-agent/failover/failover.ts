@@ -278,13 +278,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       const r: Restored = { fd: o.fd, params: p, client: endpoint(p.remote), retried: o.retried };
       restored.set(r.client, r);
     } else {
-      const c: ConnectionReport = {
-        ...reportLine(p, endpoint(p.remote)),
-        outcome: 'failed',
-        code: o.error.code,
-        step: o.error.step,
-        reason: o.error.message,
-      };
+      const c = reportLine(p, endpoint(p.remote), 'failed', o.error.code, o.error.message);
+      c.step = o.error.step;
       report.connections.push(c);
       resets.push({ report: c, reset: resetForParams(p) });
     }
@@ -294,7 +289,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   const closeRestored = (code: string, reason: string) => {
     deps.joiner.cancel();
     const closed = [...restored.values()].map((r) => {
-      const line: ConnectionReport = { ...reportLine(r.params, r.client), outcome: 'failed', code, reason };
+      const line = reportLine(r.params, r.client, 'failed', code, reason);
       report.connections.push(line);
       return { line, params: r.params };
     });
@@ -416,12 +411,8 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   );
   deps.joiner.handOver();
   for (const r of restored.values()) {
-    const c: ConnectionReport = {
-      ...reportLine(r.params, r.client),
-      outcome: 'restored',
-      code: 'restored',
-      reason: r.retried ? 'restored after clearing a lingering socket' : 'restored',
-    };
+    const reason = r.retried ? 'restored after clearing a lingering socket' : 'restored';
+    const c = reportLine(r.params, r.client, 'restored', 'restored', reason);
     if (r.topUpBytes) c.topUpBytes = r.topUpBytes;
     report.connections.push(c);
   }
@@ -480,16 +471,31 @@ interface Restored {
   topUpBytes?: number;
 }
 
-/** What the report says of any connection it tried to restore. */
-function reportLine(p: RestoreParams, client: string) {
-  return {
+/**
+ * What the report says of any connection it tried to restore. One literal, optional fields added
+ * after: the lines of a thousand restored connections are made while their replies drain, and
+ * spreading partial objects into each took the agent's thread 7-11 ms there (runFailover runs
+ * once, so this code is never optimised).
+ */
+function reportLine(
+  p: RestoreParams,
+  client: string,
+  outcome: ConnectionReport['outcome'],
+  code: string,
+  reason: string,
+): ConnectionReport {
+  const c: ConnectionReport = {
     client,
     service: endpoint(p.local),
+    outcome,
+    code,
+    reason,
     recvQueueBytes: p.recvQueue.length,
     sendQueueBytes: p.sendQueue.length,
-    ...(p.replyPrefix ? { replyPrefixBytes: p.replyPrefix.length } : {}),
-    ...(p.replyExpected ? { replyGapFilled: true } : {}),
   };
+  if (p.replyPrefix) c.replyPrefixBytes = p.replyPrefix.length;
+  if (p.replyExpected) c.replyGapFilled = true;
+  return c;
 }
 
 /** RST requests in flight to the controller at once */
