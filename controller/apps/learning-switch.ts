@@ -94,6 +94,17 @@ export class LearningSwitch {
     return learntFlowsFrom(inPort, this.macs.get(dpid) ?? new Map(), mirrors, this.idleTimeout, skipPort);
   }
 
+  /** Installs flowsFrom() now (outside a batch: from an event handler). */
+  reachFrom(
+    session: SwitchSession,
+    inPort: number,
+    mirrors: readonly MirrorPorts[],
+    skipPort?: number,
+  ): void {
+    for (const flow of this.flowsFrom(session.dpid, inPort, mirrors, skipPort))
+      session.sendNow((xid) => encodeFlowMod(xid, flow, { command: FLOW_CMD.ADD }));
+  }
+
   /**
    * A port went away (deleted, link down or administratively down): forget the MACs behind it
    * and delete the learnt flows that output to it, so traffic floods and relearns elsewhere.

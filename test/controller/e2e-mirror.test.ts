@@ -3,6 +3,7 @@
 // traffic. Removing the mirror stops the copies and keeps the learnt flows.
 import { join } from 'node:path';
 import t from 'tap';
+import { waitFor } from '../../topology/lab/exec.js';
 import { createTestLab } from '../helpers/lab.js';
 import { controllerFor, echoServer, sleep, startCapture } from './helpers.js';
 
@@ -133,6 +134,27 @@ t.test('a fenced mirrored port: what hosts still send to it reaches the target, 
     ),
     'the learnt flow towards the fenced port is kept, with its copy to the target',
   );
+  // the standby may answer the service's peers before any redirect (a restored socket
+  // retransmitting): its frames to known hosts are switched, not table misses
+  const fromTarget = async () => {
+    const l = (await sw.dumpFlows('table=1')).find((x) => /in_port=3,dl_dst=02:00:00:00:02:01 /.test(x));
+    return l === undefined ? undefined : Number(/n_packets=(\d+)/.exec(l)?.[1] ?? Number.NaN);
+  };
+  const fromTargetBefore = await fromTarget();
+  t.equal(
+    fromTargetBefore,
+    0,
+    'a learnt flow from the target to the client is installed at the fence, unused',
+  );
+  await standby.exec('ping', ['-c', '2', '-i', '0.2', '-W', '2', client.ip]);
+  // (flow counters reach OpenFlow with the revalidators' next pass)
+  const used = await waitFor(
+    'the flow from the target used',
+    async () => ((await fromTarget()) ?? 0) >= 2,
+    3000,
+  ).catch(() => false);
+  t.ok(used, "the target's frames to the client went by that flow");
+
   const fenced = await startCapture(standby, join(lab.dir, 'fenced.pcap'), 'tcp port 7000');
   const keptFlowPackets = async () => {
     const l = (await sw.dumpFlows('table=1')).find((x) => /in_port=1,dl_dst=02:00:00:00:02:02 /.test(x));
