@@ -417,6 +417,8 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
         console.error(
           `[bench]   steps after the kill: ${report.steps.map((x) => `${x.name} ${Math.round(t0 + x.startMs)}-${Math.round(t0 + x.startMs + x.durationMs)}`).join(', ')}`,
         );
+        for (const x of report.steps.filter((x) => x.name === 'snapshot' || x.name === 'top-up'))
+          console.error(`[bench]   ${x.name}: ${x.detail ?? ''}`);
       }
       console.error(
         `[bench]   standby neighbours: ${(await s.standby.exec('ip', ['-s', 'neigh', 'show', 'dev', s.standby.ifname])).stdout.replace(/\s+/g, ' ')}`,
