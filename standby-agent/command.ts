@@ -189,6 +189,7 @@ export async function main(): Promise<number> {
       // once active, the standby's own traffic is not worth tracking: free the thread to serve
       onTrackerDone: () => agent.stopSoon('the failover took its last view', 2000),
       drainCapture: () => agent.captureBarrier(),
+      expectMarker: () => agent.expectMarker(),
       logger: logger.child({ part: 'failover' }),
     });
   } catch (e) {

@@ -1,7 +1,8 @@
 // Port administration by PORT_MOD: down, up, or bounce (down, wait, up). The fence of a failover.
-import { InvalidRequestError, NotFoundError, type PortStateName } from '../facade.js';
+import { type CaptureMarkerSpec, InvalidRequestError, NotFoundError, type PortStateName } from '../facade.js';
 import { encodePortMod, OFPPC_PORT_DOWN } from '../of-wire.js';
-import type { SwitchSession } from '../session.js';
+import type { MessageBuilder, SwitchSession } from '../session.js';
+import { captureMarkerOut } from './capture-marker.js';
 
 export const DEFAULT_BOUNCE_MS = 1000;
 export const MAX_BOUNCE_MS = 600_000;
@@ -14,10 +15,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * a failover's fence waits for this call, and that round trip cost it 5-20 ms on a busy switch.
  * (The link state comes with the switch's PORT_STATUS.)
  */
-async function portMod(session: SwitchSession, portNo: number, down: boolean): Promise<void> {
+async function portMod(
+  session: SwitchSession,
+  portNo: number,
+  down: boolean,
+  marker?: MessageBuilder,
+): Promise<void> {
   const port = session.ports.get(portNo);
   if (!port) throw new NotFoundError('port', `${session.dpid}:${portNo}`);
-  await session.batch([(xid) => encodePortMod(xid, portNo, port.hwAddr, down)]);
+  await session.batch([(xid) => encodePortMod(xid, portNo, port.hwAddr, down), ...(marker ? [marker] : [])]);
   const now = session.ports.get(portNo) ?? port;
   session.ports.set(portNo, {
     ...now,
@@ -25,23 +31,25 @@ async function portMod(session: SwitchSession, portNo: number, down: boolean): P
   });
 }
 
-/** Applies the change (with a barrier). */
+/** Applies the change (with a barrier); a capture marker follows the first PORT_MOD. */
 export async function setPortState(
   session: SwitchSession,
   portNo: number,
   state: PortStateName,
   durationMs?: number,
+  captureMarker?: CaptureMarkerSpec,
 ): Promise<void> {
   if (!session.ports.has(portNo)) throw new NotFoundError('port', `${session.dpid}:${portNo}`);
+  const marker = captureMarker ? captureMarkerOut(session, captureMarker) : undefined;
   if (state === 'bounce') {
     const ms = durationMs ?? DEFAULT_BOUNCE_MS;
     if (!Number.isInteger(ms) || ms < 0 || ms > MAX_BOUNCE_MS)
       throw new InvalidRequestError(`durationMs must be 0..${MAX_BOUNCE_MS}, got ${ms}`);
-    await portMod(session, portNo, true);
+    await portMod(session, portNo, true, marker);
     await sleep(ms);
     await portMod(session, portNo, false);
   } else if (state === 'down' || state === 'up') {
-    await portMod(session, portNo, state === 'down');
+    await portMod(session, portNo, state === 'down', marker);
   } else {
     throw new InvalidRequestError(`state must be down, up or bounce, got ${String(state)}`);
   }

@@ -56,6 +56,15 @@ export interface RedirectRequest {
   fromPort: number;
   toPort: number;
   toMac: string;
+  captureMarker?: CaptureMarkerRequest;
+}
+
+/** A capture-barrier marker for the controller to send once the change is applied (its API's
+ *  CaptureMarkerSpec). */
+export interface CaptureMarkerRequest {
+  port: number;
+  ip: string;
+  token: number;
 }
 
 export interface TcpResetRequest {
@@ -205,8 +214,16 @@ export class ControllerClient {
     return this.request('DELETE', `/v1/mirrors/${encodeURIComponent(id)}`);
   }
 
-  setPortState(dpid: string, port: number, state: 'down' | 'up' | 'bounce'): Promise<unknown> {
-    return this.request('POST', `/v1/switches/${dpid}/ports/${port}/state`, { state });
+  setPortState(
+    dpid: string,
+    port: number,
+    state: 'down' | 'up' | 'bounce',
+    captureMarker?: CaptureMarkerRequest,
+  ): Promise<unknown> {
+    return this.request('POST', `/v1/switches/${dpid}/ports/${port}/state`, {
+      state,
+      ...(captureMarker ? { captureMarker } : {}),
+    });
   }
 
   addRedirect(r: RedirectRequest): Promise<{ id: string }> {

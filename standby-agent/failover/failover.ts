@@ -6,10 +6,15 @@
 // Each step is timed.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { BarrierResult } from '../capture/barrier.js';
+import type { BarrierResult, ExpectedMarker } from '../capture/barrier.js';
 import type { RestoreFdOutcome } from '../restore/repair-socket.js';
 import type { ResetSpec, RestoreParams, Verdict } from '../tracking/verdict-types.js';
-import { ControllerError, type RedirectRequest, type TcpResetRequest } from './controller-client.js';
+import {
+  type CaptureMarkerRequest,
+  ControllerError,
+  type RedirectRequest,
+  type TcpResetRequest,
+} from './controller-client.js';
 import type { ConnectionReport, FailoverReport, StepName, StepReport } from './report.js';
 
 /** Joins restored sockets to the standby's own service (ServiceJoiner, through the service). */
@@ -30,7 +35,12 @@ export interface FailoverJoiner {
 
 /** What the failover needs from the controller (ControllerClient implements it). */
 export interface FailoverController {
-  setPortState(dpid: string, port: number, state: 'down' | 'up' | 'bounce'): Promise<unknown>;
+  setPortState(
+    dpid: string,
+    port: number,
+    state: 'down' | 'up' | 'bounce',
+    captureMarker?: CaptureMarkerRequest,
+  ): Promise<unknown>;
   addRedirect(r: RedirectRequest): Promise<{ id: string }>;
   removeMirror(id: string): Promise<unknown>;
   tcpReset(dpid: string, r: TcpResetRequest): Promise<unknown>;
@@ -64,6 +74,10 @@ export interface FailoverDeps {
   /** resolves once the capture has tracked every frame received so far (the agent's capture
    *  barrier); without it the failover waits settleMs instead */
   drainCapture?(): Promise<BarrierResult>;
+  /** a marker for the controller to send to the capture with the fence and with the redirect
+   *  (Agent.expectMarker): seeing it proves what drainCapture proves, without sending one of our
+   *  own through the switch. Only used with drainCapture (the fallback when it is not seen). */
+  expectMarker?(): ExpectedMarker | undefined;
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void> | void;
   /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
@@ -171,11 +185,17 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     return finish('refused', (e as Error).message);
   }
 
+  // the capture markers the controller sends with the fence and the redirect (see settle)
+  const expectMarker = () => (deps.drainCapture ? deps.expectMarker?.() : undefined);
+  const markerFor = (m: ExpectedMarker | undefined): CaptureMarkerRequest | undefined =>
+    m && { port: config.standbyPort, ip: config.serviceIp, token: m.token };
+
   // 1. fence: no split brain. If the controller cannot fence, we do not take over.
+  const fenceMarker = expectMarker();
   try {
     await step(
       'fence',
-      () => controller.setPortState(config.dpid, config.servicePort, 'down'),
+      () => controller.setPortState(config.dpid, config.servicePort, 'down', markerFor(fenceMarker)),
       () => `port ${config.servicePort} down`,
     );
   } catch (e) {
@@ -183,16 +203,24 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       e instanceof ControllerError && e.status === 0
         ? `controller unreachable, cannot fence the service: not taking over (${e.message})`
         : `fencing failed: not taking over (${(e as Error).message})`;
+    fenceMarker?.cancel();
     return finish('aborted', why);
   }
 
-  // Mirrored packets still on their way to the tracker are waited for: behind the capture
-  // barrier when there is one (as long as the capture's real lag), else settleMs.
-  const settle = async (): Promise<string> => {
+  // Mirrored packets still on their way to the tracker are waited for: behind the marker the
+  // controller sent with the change just confirmed (no round trip through the switch: it is
+  // in the capture path already), else behind a capture barrier of our own (as long as the
+  // capture's real lag), else settleMs.
+  const settle = async (marker?: ExpectedMarker): Promise<string> => {
     const wait = config.settleMs ?? 30;
     if (!deps.drainCapture) {
       await sleep(wait);
       return `waited ${wait} ms for the capture`;
+    }
+    if (marker) {
+      const m = await marker.seen(MARKER_WAIT_MS);
+      if (m.ok) return `capture caught up in ${m.ms} ms (the controller's marker)`;
+      logger?.warn({ marker: m }, "the controller's capture marker was not seen: passing a barrier instead");
     }
     const r = await deps.drainCapture();
     if (r.ok) return `capture caught up in ${r.ms} ms`;
@@ -205,7 +233,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   const { verdicts } = await step(
     'snapshot',
     async () => {
-      const settled = await settle();
+      const settled = await settle(fenceMarker);
       const viewAt = performance.now();
       const verdicts = deps.snapshot();
       return { verdicts, settled, viewMs: round(performance.now() - viewAt) };
@@ -299,6 +327,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
 
   // 5. redirect the service's traffic here (in force when the controller answers). Asked first:
   // while the controller and the switch work on it, this thread joins.
+  const redirectMarker = deps.topUp && restored.size > 0 ? expectMarker() : undefined;
   const redirecting = step(
     'redirect',
     () =>
@@ -308,6 +337,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
         fromPort: config.servicePort,
         toPort: config.standbyPort,
         toMac: config.standbyMac,
+        ...(redirectMarker ? { captureMarker: markerFor(redirectMarker) } : {}),
       }),
     (r) => `redirect ${r.id}`,
   );
@@ -341,6 +371,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     await redirecting;
     report.takeoverMs = round(performance.now() - t0);
   } catch (e) {
+    redirectMarker?.cancel();
     // the restored sockets cannot be reached: they are closed (their clients reconnect)
     closeRestored('redirect-failed', 'restored, but the redirect failed: closed (its client reconnects)');
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
@@ -353,7 +384,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     await step(
       'top-up',
       async () => {
-        const settled = await settle();
+        const settled = await settle(redirectMarker);
         let conns = 0;
         let bytes = 0;
         const viewAt = performance.now();
@@ -395,6 +426,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       // recorded (and logged) as the step's failure
     });
   }
+  redirectMarker?.cancel(); // (when the top-up did not wait for it)
   deps.trackerDone?.();
 
   // 8. the restored connections carry on against the local service: replies go out (first: they
@@ -497,6 +529,10 @@ function reportLine(
   if (p.replyExpected) c.replyGapFilled = true;
   return c;
 }
+
+/** How long the controller's capture marker is waited for once its change is confirmed (it is
+ *  on its way then) before a barrier of our own is passed instead. */
+const MARKER_WAIT_MS = 50;
 
 /** RST requests in flight to the controller at once */
 const RESET_CONCURRENCY = 32;

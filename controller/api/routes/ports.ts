@@ -1,12 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ControllerFacade, PortStateName } from '../../facade.js';
-import { dpidPattern, errors, portSchema } from '../schemas.js';
+import type { CaptureMarkerSpec, ControllerFacade, PortStateName } from '../../facade.js';
+import { captureMarkerSchema, dpidPattern, errors, portSchema } from '../schemas.js';
 
 export const portRoutes: FastifyPluginAsync<{ controller: ControllerFacade }> = async (
   app,
   { controller },
 ) => {
-  app.post<{ Params: { dpid: string; port: number }; Body: { state: PortStateName; durationMs?: number } }>(
+  app.post<{
+    Params: { dpid: string; port: number };
+    Body: { state: PortStateName; durationMs?: number; captureMarker?: CaptureMarkerSpec };
+  }>(
     '/v1/switches/:dpid/ports/:port/state',
     {
       schema: {
@@ -26,12 +29,19 @@ export const portRoutes: FastifyPluginAsync<{ controller: ControllerFacade }> = 
           properties: {
             state: { type: 'string', enum: ['down', 'up', 'bounce'] },
             durationMs: { type: 'integer', minimum: 0, maximum: 600000 },
+            captureMarker: captureMarkerSchema,
           },
         },
         response: { 200: portSchema, ...errors(400, 401, 404, 502) },
       },
     },
     async (req) =>
-      controller.setPortState(req.params.dpid, req.params.port, req.body.state, req.body.durationMs),
+      controller.setPortState(
+        req.params.dpid,
+        req.params.port,
+        req.body.state,
+        req.body.durationMs,
+        req.body.captureMarker,
+      ),
   );
 };
