@@ -74,9 +74,9 @@ export interface FailoverDeps {
   /** resolves once the capture has tracked every frame received so far (the agent's capture
    *  barrier); without it the failover waits settleMs instead */
   drainCapture?(): Promise<BarrierResult>;
-  /** a marker for the controller to send to the capture with the fence and with the redirect
-   *  (Agent.expectMarker): seeing it proves what drainCapture proves, without sending one of our
-   *  own through the switch. Only used with drainCapture (the fallback when it is not seen). */
+  /** a marker for the controller to send to the capture with the fence (Agent.expectMarker):
+   *  seeing it proves what drainCapture proves, without sending one of our own through the
+   *  switch. Only used with drainCapture (the fallback when it is not seen). */
   expectMarker?(): ExpectedMarker | undefined;
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void> | void;
@@ -185,7 +185,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     return finish('refused', (e as Error).message);
   }
 
-  // the capture markers the controller sends with the fence and the redirect (see settle)
+  // the capture marker the controller sends with the fence (see settle)
   const expectMarker = () => (deps.drainCapture ? deps.expectMarker?.() : undefined);
   const markerFor = (m: ExpectedMarker | undefined): CaptureMarkerRequest | undefined =>
     m && { port: config.standbyPort, ip: config.serviceIp, token: m.token };
@@ -327,7 +327,6 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
 
   // 5. redirect the service's traffic here (in force when the controller answers). Asked first:
   // while the controller and the switch work on it, this thread joins.
-  const redirectMarker = deps.topUp && restored.size > 0 ? expectMarker() : undefined;
   const redirecting = step(
     'redirect',
     () =>
@@ -337,7 +336,6 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
         fromPort: config.servicePort,
         toPort: config.standbyPort,
         toMac: config.standbyMac,
-        ...(redirectMarker ? { captureMarker: markerFor(redirectMarker) } : {}),
       }),
     (r) => `redirect ${r.id}`,
   );
@@ -371,20 +369,23 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     await redirecting;
     report.takeoverMs = round(performance.now() - t0);
   } catch (e) {
-    redirectMarker?.cancel();
     // the restored sockets cannot be reached: they are closed (their clients reconnect)
     closeRestored('redirect-failed', 'restored, but the redirect failed: closed (its client reconnects)');
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
   // 7. client bytes sent after the snapshot and before the redirect reached the fenced port and
-  // were lost; the mirror saw them: append them now so those clients need not retransmit
+  // were lost; the mirror saw them: append them now so those clients need not retransmit. (Not
+  // behind a marker sent with the redirect: the switch confirms a change when its OpenFlow tables
+  // have it, and goes on using its datapath's cached flows until its revalidators catch up;
+  // client frames still mirrored then came 6-7 ms after the top-up behind such a marker, were
+  // never appended, and waited for the client's retransmission. A barrier of our own is later.)
   if (deps.topUp && restored.size > 0) {
     const topUp = deps.topUp;
     // a failed top-up (recorded in its step) must not keep the connections from resuming
     await step(
       'top-up',
       async () => {
-        const settled = await settle(redirectMarker);
+        const settled = await settle();
         let conns = 0;
         let bytes = 0;
         const viewAt = performance.now();
@@ -426,7 +427,6 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       // recorded (and logged) as the step's failure
     });
   }
-  redirectMarker?.cancel(); // (when the top-up did not wait for it)
   deps.trackerDone?.();
 
   // 8. the restored connections carry on against the local service: replies go out (first: they

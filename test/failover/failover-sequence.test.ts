@@ -264,72 +264,62 @@ t.test('the join fails: the failover goes on, the restored connections are close
   t.ok(calls.includes('rst 10.9.0.10:1001 seq 100'), 'its client is reset, so it reconnects at once');
 });
 
-t.test(
-  'the fence and the redirect carry capture markers; the snapshots wait for them, or pass a barrier',
-  async (t) => {
-    for (const lose of [undefined, 'redirect'] as const) {
-      const { deps, calls } = setup();
-      const asked: Array<{ step: string; port: number; ip: string; token: number }> = [];
-      const { controller } = deps;
-      deps.controller = {
-        ...controller,
-        setPortState: async (dpid, port, state, marker) => {
-          if (marker) asked.push({ step: 'fence', ...marker });
-          return controller.setPortState(dpid, port, state);
+t.test('the fence carries a capture marker; the snapshot waits for it, or passes a barrier', async (t) => {
+  for (const lose of [false, true]) {
+    const { deps, calls } = setup();
+    const asked: Array<{ step: string; port: number; ip: string; token: number }> = [];
+    const { controller } = deps;
+    deps.controller = {
+      ...controller,
+      setPortState: async (dpid, port, state, marker) => {
+        if (marker) asked.push({ step: 'fence', ...marker });
+        return controller.setPortState(dpid, port, state);
+      },
+      addRedirect: async (r) => {
+        if (r.captureMarker) asked.push({ step: 'redirect', ...r.captureMarker });
+        return controller.addRedirect(r);
+      },
+    };
+    let next = 41;
+    deps.expectMarker = () => {
+      const token = next++;
+      return {
+        token,
+        seen: async () => {
+          calls.push(`marker ${token}`);
+          return lose ? { ok: false, ms: 50, error: 'the marker was not captured' } : { ok: true, ms: 1 };
         },
-        addRedirect: async (r) => {
-          if (r.captureMarker) asked.push({ step: 'redirect', ...r.captureMarker });
-          return controller.addRedirect(r);
-        },
+        cancel: () => undefined,
       };
-      let next = 41;
-      deps.expectMarker = () => {
-        const token = next++;
-        return {
-          token,
-          seen: async () => {
-            calls.push(`marker ${token}`);
-            const which = asked.find((a) => a.token === token)?.step;
-            return which === lose
-              ? { ok: false, ms: 50, error: 'the marker was not captured' }
-              : { ok: true, ms: 1 };
-          },
-          cancel: () => undefined,
-        };
-      };
-      deps.drainCapture = async () => {
-        calls.push('barrier');
-        return { ok: true, ms: 2 };
-      };
-      const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
-      t.equal(r.outcome, 'completed');
-      t.same(
-        asked.map((a) => [a.step, a.port, a.ip]),
-        [
-          ['fence', 2, SVC],
-          ['redirect', 2, SVC],
-        ],
-        'markers for the standby port, with the service address (the capture filter passes it)',
-      );
-      const steps = (s: string) => r.steps.find((x) => x.name === s)?.detail ?? '';
-      t.match(steps('snapshot'), /the controller's marker/, 'the snapshot waited for the fence marker');
+    };
+    deps.drainCapture = async () => {
+      calls.push('barrier');
+      return { ok: true, ms: 2 };
+    };
+    const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
+    t.equal(r.outcome, 'completed');
+    t.same(
+      asked.map((a) => [a.step, a.port, a.ip, a.token]),
+      [['fence', 2, SVC, 41]],
+      'a marker with the fence, for the standby port and the service address; none with the redirect',
+    );
+    const detail = (s: string) => r.steps.find((x) => x.name === s)?.detail ?? '';
+    const snapshot = calls.indexOf('snapshot');
+    t.ok(calls.indexOf('marker 41') < snapshot, 'the fence marker was awaited before the snapshot');
+    if (lose) {
+      const barrier = calls.indexOf('barrier');
       t.ok(
-        calls.indexOf('marker 41') < calls.indexOf('snapshot'),
-        'the fence marker was awaited before the snapshot',
+        barrier > calls.indexOf('marker 41') && barrier < snapshot,
+        'not seen: a barrier of our own first',
       );
-      if (lose) {
-        t.ok(
-          calls.indexOf('barrier') > calls.indexOf('marker 42'),
-          'the redirect marker not seen: a barrier of our own instead',
-        );
-        t.notMatch(steps('top-up'), /the controller's marker/);
-      } else {
-        t.notOk(calls.includes('barrier'), 'no barrier of our own');
-        t.match(steps('top-up'), /the controller's marker/, 'the top-up waited for the redirect marker');
-      }
+      t.notMatch(detail('snapshot'), /the controller's marker/);
+    } else {
+      t.match(detail('snapshot'), /the controller's marker/, 'the snapshot says so');
+      t.notOk(calls.slice(0, snapshot).includes('barrier'), 'no barrier of our own before the snapshot');
     }
-  },
-);
+    t.ok(calls.lastIndexOf('barrier') > calls.indexOf('join 1001'), 'the top-up passes a barrier of its own');
+  }
+});
 
 t.test('no capture barrier (the start-up check failed): no markers are asked for', async (t) => {
   const { deps } = setup();
