@@ -3,6 +3,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { FifoLimits, Protocol } from './analyzers/types.js';
 import { type BarrierResult, barrierFrame, CaptureBarrier, type ExpectedMarker } from './capture/barrier.js';
+import { LateClientFrames } from './capture/late-frames.js';
 import { LiveCapture, serviceFilter } from './capture/live.js';
 import { macOf } from './failover/address.js';
 import { loadRepairAddon } from './restore/repair-addon.js';
@@ -29,6 +30,8 @@ export class Agent {
   private stoppedBecause: string | undefined;
   /** frames still arrive but are not tracked (see stopSoon) */
   private ignoring = false;
+  /** once tracking stopped for a failover: client segments the mirror still brings */
+  private late: LateClientFrames | undefined;
   private iface: string | undefined;
   private readonly gauges: { connections?: Gauge; frames?: Gauge; drops?: Gauge };
 
@@ -79,6 +82,7 @@ export class Agent {
     });
     this.capture.start((buf, len, tsMs) => {
       if (!this.ignoring) this.pipeline.onBytes(buf, 0, len, tsMs);
+      else this.late?.onFrame(buf, len);
     });
     // markers from the first service address to itself pass the capture's filter
     const ip = this.opts.services[0]?.ip;
@@ -115,10 +119,16 @@ export class Agent {
   /**
    * Stops tracking at once and closes the capture `afterMs` later: closing unmaps the capture
    * ring, which blocks the thread for 25-40 ms, too long in the middle of a failover.
+   * `passOnLate`: meanwhile, client segments to the services that the mirror still brings are
+   * handed to this host's stack (capture/late-frames.ts says why).
    */
-  stopSoon(why: string, afterMs: number): void {
+  stopSoon(why: string, afterMs: number, opts: { passOnLate?: boolean } = {}): void {
     this.ignoring = true;
     this.stoppedBecause = why;
+    if (opts.passOnLate && this.capture) {
+      const addon = loadRepairAddon();
+      this.late = new LateClientFrames(this.opts.services, (frame) => addon.injectIp(frame));
+    }
     setTimeout(() => this.stop(why), afterMs).unref();
   }
 
@@ -136,6 +146,7 @@ export class Agent {
         iface: this.iface ?? null,
         ...(this.capture?.stats() ?? {}),
         ...(this.stoppedBecause ? { stopped: this.stoppedBecause } : {}),
+        ...(this.late ? { lateClientFrames: this.late.counts } : {}),
       },
       frames: this.pipeline.frames,
       skipped: this.pipeline.skipped,

@@ -80,6 +80,9 @@ function table(rows: ConnectionSummary[]): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
+/** how long, after the failover's last view, the capture stays open for late client segments */
+const LATE_FRAMES_MS = 2000;
+
 export async function main(): Promise<number> {
   let values: ReturnType<typeof parse>;
   function parse() {
@@ -187,7 +190,18 @@ export async function main(): Promise<number> {
       tracker: agent.table,
       app,
       // once active, the standby's own traffic is not worth tracking: free the thread to serve
-      onTrackerDone: () => agent.stopSoon('the failover took its last view', 2000),
+      // (client segments the mirror still brings go to the restored sockets: capture/late-frames.ts)
+      onTrackerDone: () => {
+        agent.stopSoon('the failover took its last view', LATE_FRAMES_MS, { passOnLate: true });
+        setTimeout(() => {
+          const late = agent.status().capture.lateClientFrames;
+          if (late && late.passed + late.failed > 0)
+            logger.info(
+              { part: 'failover', lateClientFrames: late },
+              `${late.passed} client segments came by the switch's old flows after the failover's last view: handed to the local stack${late.failed ? ` (${late.failed} could not be: ${late.lastError})` : ''}`,
+            );
+        }, LATE_FRAMES_MS + 100).unref();
+      },
       drainCapture: () => agent.captureBarrier(),
       expectMarker: () => agent.expectMarker(),
       logger: logger.child({ part: 'failover' }),

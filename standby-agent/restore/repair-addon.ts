@@ -103,6 +103,9 @@ export interface RepairAddon {
   relayStats(): RelayStats;
   /** sends one raw Ethernet frame out of `ifname`; returns the bytes sent */
   sendFrame(ifname: string, frame: Buffer): number;
+  /** hands the IP packet inside an Ethernet frame to this host's own stack (a raw IP socket; its
+   *  TCP checksum made afresh); returns the bytes sent */
+  injectIp(frame: Buffer): number;
   /** grows the process's descriptor table to n now (capped by RLIMIT_NOFILE); returns the size */
   reserveFds(n: number): number;
   /** raises RLIMIT_NOFILE to n (the hard limit too, when allowed); returns the soft limit now */

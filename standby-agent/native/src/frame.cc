@@ -1,16 +1,24 @@
 // sendFrame(ifname, frame): one raw Ethernet frame out of an interface (AF_PACKET). The agent
 // sends a marker frame on its capture interface and waits until its own capture reports it:
 // then every frame the interface received before has been tracked (capture/barrier.ts).
+// injectIp(frame): the IP packet inside a captured Ethernet frame, handed to this host's own
+// stack as if it had been received: a raw IP socket's packet to a local address is delivered
+// locally. After a failover the mirror can still bring client segments the switch forwarded
+// with its old cached flows (capture/late-frames.ts); this gives them to the restored sockets.
 #include "frame.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace frame {
 namespace {
@@ -54,10 +62,91 @@ Napi::Value SendFrame(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+int raw4 = -1;
+int raw6 = -1;
+
+uint32_t SumWords(const uint8_t* p, size_t n, uint32_t sum) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += (static_cast<uint32_t>(p[i]) << 8) | p[i + 1];
+  if (n & 1) sum += static_cast<uint32_t>(p[n - 1]) << 8;
+  return sum;
+}
+
+uint16_t Fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+// The TCP checksum over the pseudo-header (`addrs`: source then destination, 8 or 32 bytes).
+void TcpChecksum(uint8_t* tcp, size_t len, const uint8_t* addrs, size_t addrLen) {
+  if (len < 20) return;
+  tcp[16] = tcp[17] = 0;
+  uint32_t sum = SumWords(addrs, addrLen, 0);
+  sum += IPPROTO_TCP;
+  sum += static_cast<uint32_t>(len & 0xffff) + static_cast<uint32_t>(len >> 16);
+  sum = SumWords(tcp, len, sum);
+  uint16_t c = Fold(sum);
+  tcp[16] = static_cast<uint8_t>(c >> 8);
+  tcp[17] = static_cast<uint8_t>(c & 0xff);
+}
+
+Napi::Value InjectIp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "injectIp(frame)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto frame = info[0].As<Napi::Buffer<uint8_t>>();
+  const uint8_t* b = frame.Data();
+  size_t n = frame.Length();
+  uint16_t type = n >= 14 ? static_cast<uint16_t>((b[12] << 8) | b[13]) : 0;
+  size_t o = 14;
+  while ((type == 0x8100 || type == 0x88a8 || type == 0x9100) && n >= o + 4) {
+    type = static_cast<uint16_t>((b[o + 2] << 8) | b[o + 3]);
+    o += 4;
+  }
+  auto fail = [&](const std::string& why) {
+    Napi::Error::New(env, "injectIp: " + why).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  // a copy: the checksum is rewritten, and the caller's buffer is the capture's
+  std::vector<uint8_t> pkt;
+  ssize_t sent = -1;
+  if (type == 0x0800 && n >= o + 20) {
+    size_t ihl = static_cast<size_t>(b[o] & 0x0f) * 4;
+    size_t total = static_cast<size_t>((b[o + 2] << 8) | b[o + 3]);
+    if (ihl < 20 || total < ihl || o + total > n) return fail("not a whole IPv4 packet");
+    pkt.assign(b + o, b + o + total);
+    if (pkt[9] == IPPROTO_TCP) TcpChecksum(pkt.data() + ihl, total - ihl, pkt.data() + 12, 8);
+    if (raw4 < 0) raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+    if (raw4 < 0) return fail(std::string("raw IPv4 socket: ") + strerror(errno));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    memcpy(&to.sin_addr, pkt.data() + 16, 4);
+    sent = sendto(raw4, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  } else if (type == 0x86dd && n >= o + 40) {
+    size_t total = 40 + static_cast<size_t>((b[o + 4] << 8) | b[o + 5]);
+    if (o + total > n) return fail("not a whole IPv6 packet");
+    pkt.assign(b + o, b + o + total);
+    // (the checksum is redone only when TCP follows the fixed header directly)
+    if (pkt[6] == IPPROTO_TCP) TcpChecksum(pkt.data() + 40, total - 40, pkt.data() + 8, 32);
+    if (raw6 < 0) raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+    if (raw6 < 0) return fail(std::string("raw IPv6 socket: ") + strerror(errno));
+    sockaddr_in6 to{};
+    to.sin6_family = AF_INET6;
+    memcpy(&to.sin6_addr, pkt.data() + 24, 16);
+    sent = sendto(raw6, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  } else {
+    return fail("not an IP packet");
+  }
+  if (sent < 0) return fail(strerror(errno));
+  return Napi::Number::New(env, static_cast<double>(sent));
+}
+
 }  // namespace
 
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFrame", Napi::Function::New(env, SendFrame, "sendFrame"));
+  exports.Set("injectIp", Napi::Function::New(env, InjectIp, "injectIp"));
 }
 
 }  // namespace frame
