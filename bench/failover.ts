@@ -354,6 +354,14 @@ async function runOnce(mode: 'restore' | 'baseline', n: number): Promise<Row> {
           })
           .join(' | ')}`,
       );
+      // the connections whose failure gap was longest, to follow one in a capture (BENCH_PCAP)
+      for (const c of [...across].sort((a, b) => (b.failureGapMs ?? 0) - (a.failureGapMs ?? 0)).slice(0, 3)) {
+        const start = Math.round((c.failureGapStartMs ?? 0) - killAtClient);
+        const end = Math.round(start + (c.failureGapMs ?? 0));
+        console.error(
+          `[bench]   longest gap: client port ${c.localPorts[0]} (${kindOf(c)}) from ${start} to ${end} ms after the kill; report ${JSON.stringify(byPort.get(c.localPorts[0]))}`,
+        );
+      }
       if (cpuWindow) {
         const show = (what: string, ms: number, from: Map<string, number>, to: Map<string, number>) => {
           const used = [...to]
