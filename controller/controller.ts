@@ -9,13 +9,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { LearningSwitch } from './apps/learning-switch.js';
 import { MirrorApp } from './apps/mirror.js';
-import { captureMarkerOut } from './apps/capture-marker.js';
 import { setPortState } from './apps/port-control.js';
 import { RedirectApp } from './apps/redirect.js';
 import { sendTcpReset } from './apps/tcp-reset.js';
 import { DesiredState, planResync } from './desired-state.js';
 import {
-  type CaptureMarkerSpec,
   type ControllerEvent,
   type ControllerFacade,
   type FlowInfo,
@@ -383,10 +381,9 @@ export class Controller implements ControllerFacade {
     portNo: number,
     state: PortStateName,
     durationMs?: number,
-    captureMarker?: CaptureMarkerSpec,
   ): Promise<PortInfo> {
     const s = this.switches.get(dpid);
-    await setPortState(s, portNo, state, durationMs, captureMarker);
+    await setPortState(s, portNo, state, durationMs);
     this.log.info({ dpid: s.dpid, portNo, state, durationMs }, 'port state set');
     const p = s.ports.get(portNo);
     if (!p) throw new NotFoundError('port', `${s.dpid}:${portNo}`);
@@ -397,17 +394,16 @@ export class Controller implements ControllerFacade {
     return this.redirects.list();
   }
 
-  async addRedirect(spec: RedirectSpec, captureMarker?: CaptureMarkerSpec): Promise<Redirect> {
+  async addRedirect(spec: RedirectSpec): Promise<Redirect> {
     const s = this.switches.get(spec.dpid);
     this.requirePorts(s, spec.fromPort, spec.toPort);
-    const marker = captureMarker ? [captureMarkerOut(s, captureMarker)] : [];
     const mirrors = this.mirrors.portsFor(s.dpid);
     const { redirect, flows } = this.redirects.add({ ...spec, dpid: s.dpid }, mirrors);
     this.desired.add(s.dpid, flows);
     // the new home of the service IP is about to answer its peers: switch those frames at once
     const peers = this.learning.flowsFrom(s.dpid, spec.toPort, mirrors, spec.fromPort);
     try {
-      await s.batch([...flows.map(addFlow), ...peers.map(addFlow), ...marker]);
+      await s.batch([...flows.map(addFlow), ...peers.map(addFlow)]);
     } catch (err) {
       this.redirects.forget(redirect.id);
       this.desired.remove(s.dpid, flows);

@@ -67,20 +67,6 @@ export interface TcpResetResult {
   frameHex: string;
 }
 
-/**
- * A capture-barrier marker (packets/barrier-marker.ts) the controller sends out of `port` once a
- * change is applied, before it confirms the change: a standby capturing that port knows it has
- * seen every frame the switch sent it before the change when it sees the marker, without
- * sending one of its own through the switch.
- */
-export interface CaptureMarkerSpec {
-  port: number;
-  /** the marker's addresses (a capture filtered to this IP still sees it) */
-  ip: string;
-  /** the marker's sequence number, for the capture to tell it from others */
-  token: number;
-}
-
 export interface RedirectSpec {
   dpid: string;
   ip: string;
@@ -120,17 +106,11 @@ export interface ControllerFacade {
 
   tcpReset(dpid: string, spec: TcpResetSpec): Promise<TcpResetResult>;
   /** PORT_MOD; bounce = down, wait durationMs (default 1000), up. Resolves with the port after the change */
-  setPortState(
-    dpid: string,
-    portNo: number,
-    state: PortStateName,
-    durationMs?: number,
-    captureMarker?: CaptureMarkerSpec,
-  ): Promise<PortInfo>;
+  setPortState(dpid: string, portNo: number, state: PortStateName, durationMs?: number): Promise<PortInfo>;
 
   listRedirects(): Redirect[];
   /** installed with a barrier: in force when the promise resolves */
-  addRedirect(spec: RedirectSpec, captureMarker?: CaptureMarkerSpec): Promise<Redirect>;
+  addRedirect(spec: RedirectSpec): Promise<Redirect>;
   removeRedirect(id: string): Promise<void>;
 
   /** subscribe to switch/port events; returns the unsubscribe function */

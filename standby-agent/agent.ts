@@ -2,7 +2,7 @@
 // counters its API and metrics report. The failover role is wired on top (failover/wire.ts).
 import { Gauge, type Registry } from 'prom-client';
 import type { FifoLimits, Protocol } from './analyzers/types.js';
-import { type BarrierResult, barrierFrame, CaptureBarrier, type ExpectedMarker } from './capture/barrier.js';
+import { type BarrierResult, barrierFrame, CaptureBarrier } from './capture/barrier.js';
 import { LateClientFrames } from './capture/late-frames.js';
 import { LiveCapture, serviceFilter } from './capture/live.js';
 import { macOf } from './failover/address.js';
@@ -100,13 +100,6 @@ export class Agent {
     if (!this.barrier || !this.capture || this.ignoring)
       return Promise.resolve({ ok: false, ms: 0, error: 'not capturing' });
     return this.barrier.pass(timeoutMs);
-  }
-
-  /** A marker for the controller to send to this capture (CaptureBarrier.expect); undefined when
-   *  not capturing. */
-  expectMarker(): ExpectedMarker | undefined {
-    if (!this.barrier || !this.capture || this.ignoring) return undefined;
-    return this.barrier.expect();
   }
 
   /** Offline: every frame of a pcap file through the same pipeline. */

@@ -203,7 +203,6 @@ export async function main(): Promise<number> {
         }, LATE_FRAMES_MS + 100).unref();
       },
       drainCapture: () => agent.captureBarrier(),
-      expectMarker: () => agent.expectMarker(),
       logger: logger.child({ part: 'failover' }),
     });
   } catch (e) {

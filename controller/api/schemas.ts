@@ -41,17 +41,3 @@ export const macAddress = { type: 'string', pattern: '^([0-9a-fA-F]{2}:){5}[0-9a
 export function errors(...codes: number[]) {
   return Object.fromEntries(codes.map((c) => [c, errorSchema]));
 }
-
-/** A capture-barrier marker to send once the change is applied, before it is confirmed (CaptureMarkerSpec). */
-export const captureMarkerSchema = {
-  type: 'object',
-  required: ['port', 'ip', 'token'],
-  additionalProperties: false,
-  description:
-    'sent out of port once the change is applied and before it is confirmed, so a standby capturing that port knows it has seen every frame the switch sent it before the change',
-  properties: {
-    port: switchPort,
-    ip: ipv4OrV6,
-    token: { type: 'integer', minimum: 0, maximum: 0xffffffff },
-  },
-} as const;

@@ -1,8 +1,7 @@
 // Port administration by PORT_MOD: down, up, or bounce (down, wait, up). The fence of a failover.
-import { type CaptureMarkerSpec, InvalidRequestError, NotFoundError, type PortStateName } from '../facade.js';
+import { InvalidRequestError, NotFoundError, type PortStateName } from '../facade.js';
 import { encodePortMod, OFPPC_PORT_DOWN } from '../of-wire.js';
-import type { MessageBuilder, SwitchSession } from '../session.js';
-import { captureMarkerOut } from './capture-marker.js';
+import type { SwitchSession } from '../session.js';
 
 export const DEFAULT_BOUNCE_MS = 1000;
 export const MAX_BOUNCE_MS = 600_000;
@@ -15,15 +14,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * a failover's fence waits for this call, and that round trip cost it 5-20 ms on a busy switch.
  * (The link state comes with the switch's PORT_STATUS.)
  */
-async function portMod(
-  session: SwitchSession,
-  portNo: number,
-  down: boolean,
-  marker?: MessageBuilder,
-): Promise<void> {
+async function portMod(session: SwitchSession, portNo: number, down: boolean): Promise<void> {
   const port = session.ports.get(portNo);
   if (!port) throw new NotFoundError('port', `${session.dpid}:${portNo}`);
-  await session.batch([(xid) => encodePortMod(xid, portNo, port.hwAddr, down), ...(marker ? [marker] : [])]);
+  await session.batch([(xid) => encodePortMod(xid, portNo, port.hwAddr, down)]);
   const now = session.ports.get(portNo) ?? port;
   session.ports.set(portNo, {
     ...now,
@@ -31,25 +25,23 @@ async function portMod(
   });
 }
 
-/** Applies the change (with a barrier); a capture marker follows the first PORT_MOD. */
+/** Applies the change (with a barrier). */
 export async function setPortState(
   session: SwitchSession,
   portNo: number,
   state: PortStateName,
   durationMs?: number,
-  captureMarker?: CaptureMarkerSpec,
 ): Promise<void> {
   if (!session.ports.has(portNo)) throw new NotFoundError('port', `${session.dpid}:${portNo}`);
-  const marker = captureMarker ? captureMarkerOut(session, captureMarker) : undefined;
   if (state === 'bounce') {
     const ms = durationMs ?? DEFAULT_BOUNCE_MS;
     if (!Number.isInteger(ms) || ms < 0 || ms > MAX_BOUNCE_MS)
       throw new InvalidRequestError(`durationMs must be 0..${MAX_BOUNCE_MS}, got ${ms}`);
-    await portMod(session, portNo, true, marker);
+    await portMod(session, portNo, true);
     await sleep(ms);
     await portMod(session, portNo, false);
   } else if (state === 'down' || state === 'up') {
-    await portMod(session, portNo, state === 'down', marker);
+    await portMod(session, portNo, state === 'down');
   } else {
     throw new InvalidRequestError(`state must be down, up or bounce, got ${String(state)}`);
   }

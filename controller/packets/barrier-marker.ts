@@ -10,19 +10,6 @@ export const BARRIER_PORT = 9;
 /** Locally administered; "NS" then the port. */
 export const BARRIER_ECHO_MAC = '02:4e:53:00:00:09';
 
-/** The marker as the echo carries it (to ECHO_MAC), for the controller to send itself (a CaptureMarkerSpec). */
-export function echoedBarrierFrame(srcMac: string, ip: string, token: number): Buffer {
-  return buildTcpRst({
-    srcMac,
-    dstMac: BARRIER_ECHO_MAC,
-    srcIp: ip,
-    dstIp: ip,
-    srcPort: BARRIER_PORT,
-    dstPort: BARRIER_PORT,
-    seq: token >>> 0,
-  });
-}
-
 /** The marker frame the agent sends out of `mac`'s interface; its sequence number is the token. */
 export function barrierFrame(mac: string, ip: string, token: number): Buffer {
   return buildTcpRst({

@@ -38,15 +38,6 @@ export interface BarrierResult {
   error?: string;
 }
 
-/** A marker the controller was asked to send (CaptureMarkerSpec), awaited by its token. */
-export interface ExpectedMarker {
-  token: number;
-  /** resolves once the marker was captured (ok), or `timeoutMs` after this call (not ok) */
-  seen(timeoutMs: number): Promise<BarrierResult>;
-  /** stops waiting for it (the request that would have sent it failed) */
-  cancel(): void;
-}
-
 export class CaptureBarrier {
   private nextToken = (Math.random() * 0xffffffff) >>> 0;
   private readonly waiting = new Map<number, () => void>();
@@ -67,42 +58,6 @@ export class CaptureBarrier {
       this.waiting.delete(token >>> 0);
       done();
     }
-  }
-
-  /**
-   * A token for a marker someone else sends out of the switch port this capture watches (the
-   * controller, in a change's batch). Waiting starts now: the marker may be captured before the
-   * change is confirmed to the caller.
-   */
-  expect(): ExpectedMarker {
-    const token = this.nextToken;
-    this.nextToken = (this.nextToken + 1) >>> 0;
-    let captured = false;
-    let wake: (() => void) | undefined;
-    this.waiting.set(token, () => {
-      captured = true;
-      wake?.();
-    });
-    return {
-      token,
-      seen: async (timeoutMs) => {
-        const start = performance.now();
-        const elapsed = () => Math.round((performance.now() - start) * 100) / 100;
-        let timer: NodeJS.Timeout | undefined;
-        const ok =
-          captured ||
-          (await new Promise<boolean>((resolve) => {
-            wake = () => resolve(true);
-            timer = setTimeout(() => resolve(false), timeoutMs);
-          }));
-        clearTimeout(timer);
-        this.waiting.delete(token);
-        return ok ? { ok, ms: elapsed() } : { ok, ms: elapsed(), error: 'the marker was not captured' };
-      },
-      cancel: () => {
-        this.waiting.delete(token);
-      },
-    };
   }
 
   /**

@@ -56,15 +56,6 @@ export interface RedirectRequest {
   fromPort: number;
   toPort: number;
   toMac: string;
-  captureMarker?: CaptureMarkerRequest;
-}
-
-/** A capture-barrier marker for the controller to send once the change is applied (its API's
- *  CaptureMarkerSpec). */
-export interface CaptureMarkerRequest {
-  port: number;
-  ip: string;
-  token: number;
 }
 
 export interface TcpResetRequest {
@@ -214,16 +205,8 @@ export class ControllerClient {
     return this.request('DELETE', `/v1/mirrors/${encodeURIComponent(id)}`);
   }
 
-  setPortState(
-    dpid: string,
-    port: number,
-    state: 'down' | 'up' | 'bounce',
-    captureMarker?: CaptureMarkerRequest,
-  ): Promise<unknown> {
-    return this.request('POST', `/v1/switches/${dpid}/ports/${port}/state`, {
-      state,
-      ...(captureMarker ? { captureMarker } : {}),
-    });
+  setPortState(dpid: string, port: number, state: 'down' | 'up' | 'bounce'): Promise<unknown> {
+    return this.request('POST', `/v1/switches/${dpid}/ports/${port}/state`, { state });
   }
 
   addRedirect(r: RedirectRequest): Promise<{ id: string }> {

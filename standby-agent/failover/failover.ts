@@ -6,15 +6,10 @@
 // Each step is timed.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { BarrierResult, ExpectedMarker } from '../capture/barrier.js';
+import type { BarrierResult } from '../capture/barrier.js';
 import type { RestoreFdOutcome } from '../restore/repair-socket.js';
 import type { ResetSpec, RestoreParams, Verdict } from '../tracking/verdict-types.js';
-import {
-  type CaptureMarkerRequest,
-  ControllerError,
-  type RedirectRequest,
-  type TcpResetRequest,
-} from './controller-client.js';
+import { ControllerError, type RedirectRequest, type TcpResetRequest } from './controller-client.js';
 import type { ConnectionReport, FailoverReport, StepName, StepReport } from './report.js';
 
 /** Joins restored sockets to the standby's own service (ServiceJoiner, through the service). */
@@ -35,12 +30,7 @@ export interface FailoverJoiner {
 
 /** What the failover needs from the controller (ControllerClient implements it). */
 export interface FailoverController {
-  setPortState(
-    dpid: string,
-    port: number,
-    state: 'down' | 'up' | 'bounce',
-    captureMarker?: CaptureMarkerRequest,
-  ): Promise<unknown>;
+  setPortState(dpid: string, port: number, state: 'down' | 'up' | 'bounce'): Promise<unknown>;
   addRedirect(r: RedirectRequest): Promise<{ id: string }>;
   removeMirror(id: string): Promise<unknown>;
   tcpReset(dpid: string, r: TcpResetRequest): Promise<unknown>;
@@ -74,10 +64,6 @@ export interface FailoverDeps {
   /** resolves once the capture has tracked every frame received so far (the agent's capture
    *  barrier); without it the failover waits settleMs instead */
   drainCapture?(): Promise<BarrierResult>;
-  /** a marker for the controller to send to the capture with the fence (Agent.expectMarker):
-   *  seeing it proves what drainCapture proves, without sending one of our own through the
-   *  switch. Only used with drainCapture (the fallback when it is not seen). */
-  expectMarker?(): ExpectedMarker | undefined;
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void> | void;
   /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
@@ -185,17 +171,11 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     return finish('refused', (e as Error).message);
   }
 
-  // the capture marker the controller sends with the fence (see settle)
-  const expectMarker = () => (deps.drainCapture ? deps.expectMarker?.() : undefined);
-  const markerFor = (m: ExpectedMarker | undefined): CaptureMarkerRequest | undefined =>
-    m && { port: config.standbyPort, ip: config.serviceIp, token: m.token };
-
   // 1. fence: no split brain. If the controller cannot fence, we do not take over.
-  const fenceMarker = expectMarker();
   try {
     await step(
       'fence',
-      () => controller.setPortState(config.dpid, config.servicePort, 'down', markerFor(fenceMarker)),
+      () => controller.setPortState(config.dpid, config.servicePort, 'down'),
       () => `port ${config.servicePort} down`,
     );
   } catch (e) {
@@ -203,24 +183,16 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       e instanceof ControllerError && e.status === 0
         ? `controller unreachable, cannot fence the service: not taking over (${e.message})`
         : `fencing failed: not taking over (${(e as Error).message})`;
-    fenceMarker?.cancel();
     return finish('aborted', why);
   }
 
-  // Mirrored packets still on their way to the tracker are waited for: behind the marker the
-  // controller sent with the change just confirmed (no round trip through the switch: it is
-  // in the capture path already), else behind a capture barrier of our own (as long as the
-  // capture's real lag), else settleMs.
-  const settle = async (marker?: ExpectedMarker): Promise<string> => {
+  // Mirrored packets still on their way to the tracker are waited for: behind the capture
+  // barrier when there is one (as long as the capture's real lag), else settleMs.
+  const settle = async (): Promise<string> => {
     const wait = config.settleMs ?? 30;
     if (!deps.drainCapture) {
       await sleep(wait);
       return `waited ${wait} ms for the capture`;
-    }
-    if (marker) {
-      const m = await marker.seen(MARKER_WAIT_MS);
-      if (m.ok) return `capture caught up in ${m.ms} ms (the controller's marker)`;
-      logger?.warn({ marker: m }, "the controller's capture marker was not seen: passing a barrier instead");
     }
     const r = await deps.drainCapture();
     if (r.ok) return `capture caught up in ${r.ms} ms`;
@@ -233,7 +205,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   const { verdicts } = await step(
     'snapshot',
     async () => {
-      const settled = await settle(fenceMarker);
+      const settled = await settle();
       const viewAt = performance.now();
       const verdicts = deps.snapshot();
       return { verdicts, settled, viewMs: round(performance.now() - viewAt) };
@@ -374,11 +346,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
     return finish('aborted', `redirect failed after restoring: ${(e as Error).message}`);
   }
   // 7. client bytes sent after the snapshot and before the redirect reached the fenced port and
-  // were lost; the mirror saw them: append them now so those clients need not retransmit. (Not
-  // behind a marker sent with the redirect: the switch confirms a change when its OpenFlow tables
-  // have it, and goes on using its datapath's cached flows until its revalidators catch up;
-  // client frames still mirrored then came 6-7 ms after the top-up behind such a marker, were
-  // never appended, and waited for the client's retransmission. A barrier of our own is later.)
+  // were lost; the mirror saw them: append them now so those clients need not retransmit
   if (deps.topUp && restored.size > 0) {
     const topUp = deps.topUp;
     // a failed top-up (recorded in its step) must not keep the connections from resuming
@@ -529,10 +497,6 @@ function reportLine(
   if (p.replyExpected) c.replyGapFilled = true;
   return c;
 }
-
-/** How long the controller's capture marker is waited for once its change is confirmed (it is
- *  on its way then) before a barrier of our own is passed instead. */
-const MARKER_WAIT_MS = 50;
 
 /** RST requests in flight to the controller at once */
 const RESET_CONCURRENCY = 32;

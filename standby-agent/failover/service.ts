@@ -77,8 +77,6 @@ export interface FailoverServiceOptions {
   settleMs?: number;
   /** the capture barrier (Agent.captureBarrier): snapshots wait for it instead of settleMs */
   drainCapture?: FailoverDeps['drainCapture'];
-  /** markers the controller sends to the capture (Agent.expectMarker), used with drainCapture */
-  expectMarker?: FailoverDeps['expectMarker'];
   /** the failover no longer needs the tracker (see FailoverDeps.trackerDone) */
   onTrackerDone?: () => void;
   /** idle connections to the local service kept ready for a failover's joins: a number, or
@@ -347,7 +345,6 @@ export class FailoverService {
             : [...tracker.verdicts(performance.now())];
         },
         drainCapture: restoreEnabled && this.barrierCheck?.ok ? opts.drainCapture : undefined,
-        expectMarker: opts.expectMarker,
         takeAddress: () => takeAddress(opts.serviceIp, iface),
         warmNeighbours: (ips: string[]) =>
           setNeighbours(

@@ -20,8 +20,6 @@ export interface FailoverWiring {
   onTrackerDone?: () => void;
   /** the agent's capture barrier (Agent.captureBarrier) */
   drainCapture?: FailoverServiceOptions['drainCapture'];
-  /** the agent's markers from the controller (Agent.expectMarker) */
-  expectMarker?: FailoverServiceOptions['expectMarker'];
   logger?: Logger;
 }
 
@@ -71,7 +69,6 @@ export async function wireFailover(w: FailoverWiring): Promise<FailoverService |
     mirror: settings.mirror,
     onTrackerDone: w.onTrackerDone,
     drainCapture: w.drainCapture,
-    expectMarker: w.expectMarker,
     logger: w.logger,
   });
   await w.app.register(failoverRoutes, {

@@ -3,7 +3,7 @@
 // token comes back, not on another, and says so when it cannot pass.
 import t from 'tap';
 import { parseMac } from '../../controller/packets/addresses.js';
-import { BARRIER_ECHO_MAC, echoedBarrierFrame } from '../../controller/packets/barrier-marker.js';
+import { BARRIER_ECHO_MAC } from '../../controller/packets/barrier-marker.js';
 import { barrierFrame, CaptureBarrier, isBarrier, isEcho } from '../../standby-agent/capture/barrier.js';
 import { decodeInto, TcpSegment } from '../../standby-agent/decode/frame.js';
 import { Pipeline } from '../../standby-agent/pipeline.js';
@@ -88,54 +88,4 @@ t.test("a barrier passes on its own token's echo only, and times out otherwise",
     { ok: false, error: /No such device/ },
     'a send failure is said at once',
   );
-});
-
-t.test(
-  'a marker the controller sends: seen before or after waiting for it, by its token only, or not',
-  async (t) => {
-    const b = new CaptureBarrier(() => {
-      throw new Error('expect() sends nothing itself');
-    });
-    const early = b.expect();
-    b.seen(early.token, true); // captured before the change was confirmed to us
-    const r1 = await early.seen(1000);
-    t.equal(r1.ok, true, 'a marker captured before waiting counts');
-    t.ok(r1.ms < 5, `at once (${r1.ms} ms)`);
-
-    const later = b.expect();
-    t.not(later.token, early.token, 'each marker has its own token');
-    const waiting = later.seen(1000);
-    b.seen((later.token + 1) >>> 0, true); // another token
-    b.seen(later.token, false); // not from the switch: an own copy does not count
-    setTimeout(() => b.seen(later.token, true), 10);
-    const r2 = await waiting;
-    t.equal(r2.ok, true, 'its own token from the switch');
-    t.ok(r2.ms >= 8, `when it came (${r2.ms} ms)`);
-
-    const lost = b.expect();
-    const r3 = await lost.seen(20);
-    t.match(r3, { ok: false, error: /not captured/ }, 'never captured: says so');
-    t.ok(r3.ms >= 19, 'after the timeout');
-
-    const cancelled = b.expect();
-    cancelled.cancel();
-    b.seen(cancelled.token, true); // arrives after all: nothing is waiting for it
-    t.equal((await cancelled.seen(10)).ok, false, 'a cancelled marker is no longer awaited');
-  },
-);
-
-t.test("the controller's marker frame is the echo's: the pipeline reports it as echoed", async (t) => {
-  const table = new ConnectionTable({ services: [{ ip: '10.9.0.1', port: 80 }] });
-  const p = new Pipeline(table);
-  const seen: Array<[number, boolean]> = [];
-  p.onBarrier = (token, echoed) => seen.push([token, echoed]);
-  for (const ip of ['10.9.0.1', 'fd00::1']) {
-    const f = echoedBarrierFrame('02:00:00:00:00:0f', ip, 0x80000001);
-    p.onBytes(f, 0, f.length, 0);
-  }
-  t.same(seen, [
-    [0x80000001, true],
-    [0x80000001, true],
-  ]);
-  t.equal(table.size, 0, 'not tracked');
 });

@@ -97,9 +97,8 @@ class FakeController implements ControllerFacade {
     this.calls.push(`rst seq=${spec.seq}`);
     return { outPort: spec.outPort ?? 2, frameHex: '00' };
   }
-  async setPortState(dpid: string, portNo: number, state: string, _ms?: number, marker?: { token: number }) {
+  async setPortState(dpid: string, portNo: number, state: string) {
     this.known(dpid);
-    if (marker) this.calls.push(`port marker ${marker.token}`);
     const p = this.port(portNo);
     if (portNo === 3)
       throw new SwitchError('switch refused PORT_MOD', dpid, {
@@ -112,12 +111,8 @@ class FakeController implements ControllerFacade {
   listRedirects() {
     return this.redirects;
   }
-  async addRedirect(
-    spec: { dpid: string; ip: string; fromPort: number; toPort: number; toMac: string },
-    marker?: { token: number },
-  ) {
+  async addRedirect(spec: { dpid: string; ip: string; fromPort: number; toPort: number; toMac: string }) {
     this.known(spec.dpid);
-    if (marker) this.calls.push(`redirect marker ${marker.token}`);
     const r = { ...spec, id: `r${this.redirects.length + 1}`, createdAt: new Date().toISOString() };
     this.redirects.push(r);
     return r;
@@ -293,52 +288,6 @@ t.test('port state: down, bad state, unknown port, switch error -> 502', async (
     payload: { state: 'up' },
   });
   t.equal(r.statusCode, 401);
-});
-
-t.test('a capture marker goes with a port change or a redirect; a bad one is a 400', async (t) => {
-  const { app, controller: fake } = await setup(t);
-  const marker = { port: 3, ip: '10.0.0.10', token: 7 };
-  let r = await app.inject({
-    method: 'POST',
-    url: `/v1/switches/${DPID}/ports/1/state`,
-    payload: { state: 'down', captureMarker: marker },
-    headers: auth,
-  });
-  t.equal(r.statusCode, 200);
-  const redirect = { dpid: DPID, ip: '10.0.0.10', fromPort: 1, toPort: 3, toMac: '02:00:00:00:00:03' };
-  r = await app.inject({
-    method: 'POST',
-    url: '/v1/redirects',
-    payload: { ...redirect, captureMarker: { ...marker, token: 8 } },
-    headers: auth,
-  });
-  t.equal(r.statusCode, 201);
-  t.notOk('captureMarker' in r.json(), 'not part of the redirect');
-  t.same(
-    fake.calls.filter((c) => c.includes('marker')),
-    ['port marker 7', 'redirect marker 8'],
-  );
-  for (const bad of [
-    { ...marker, token: -1 },
-    { ...marker, ip: 'x' },
-    { port: 3, ip: '10.0.0.10' },
-    { ...marker, extra: 1 },
-  ]) {
-    r = await app.inject({
-      method: 'POST',
-      url: `/v1/switches/${DPID}/ports/1/state`,
-      payload: { state: 'down', captureMarker: bad },
-      headers: auth,
-    });
-    t.equal(r.statusCode, 400, `port state with ${JSON.stringify(bad)}: 400`);
-    r = await app.inject({
-      method: 'POST',
-      url: '/v1/redirects',
-      payload: { ...redirect, captureMarker: bad },
-      headers: auth,
-    });
-    t.equal(r.statusCode, 400, `redirect with ${JSON.stringify(bad)}: 400`);
-  }
 });
 
 t.test('redirects: create, list, bad MAC, delete, 404', async (t) => {

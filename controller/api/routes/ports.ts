@@ -1,15 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { CaptureMarkerSpec, ControllerFacade, PortStateName } from '../../facade.js';
-import { captureMarkerSchema, dpidPattern, errors, portSchema } from '../schemas.js';
+import type { ControllerFacade, PortStateName } from '../../facade.js';
+import { dpidPattern, errors, portSchema } from '../schemas.js';
 
 export const portRoutes: FastifyPluginAsync<{ controller: ControllerFacade }> = async (
   app,
   { controller },
 ) => {
-  app.post<{
-    Params: { dpid: string; port: number };
-    Body: { state: PortStateName; durationMs?: number; captureMarker?: CaptureMarkerSpec };
-  }>(
+  app.post<{ Params: { dpid: string; port: number }; Body: { state: PortStateName; durationMs?: number } }>(
     '/v1/switches/:dpid/ports/:port/state',
     {
       schema: {
@@ -29,19 +26,12 @@ export const portRoutes: FastifyPluginAsync<{ controller: ControllerFacade }> = 
           properties: {
             state: { type: 'string', enum: ['down', 'up', 'bounce'] },
             durationMs: { type: 'integer', minimum: 0, maximum: 600000 },
-            captureMarker: captureMarkerSchema,
           },
         },
         response: { 200: portSchema, ...errors(400, 401, 404, 502) },
       },
     },
     async (req) =>
-      controller.setPortState(
-        req.params.dpid,
-        req.params.port,
-        req.body.state,
-        req.body.durationMs,
-        req.body.captureMarker,
-      ),
+      controller.setPortState(req.params.dpid, req.params.port, req.body.state, req.body.durationMs),
   );
 };

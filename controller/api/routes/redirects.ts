@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { CaptureMarkerSpec, ControllerFacade, RedirectSpec } from '../../facade.js';
-import { captureMarkerSchema, dpidPattern, errors, ipv4OrV6, macAddress, switchPort } from '../schemas.js';
+import type { ControllerFacade, RedirectSpec } from '../../facade.js';
+import { dpidPattern, errors, ipv4OrV6, macAddress, switchPort } from '../schemas.js';
 
 const redirectSchema = {
   type: 'object',
@@ -30,7 +30,7 @@ export const redirectRoutes: FastifyPluginAsync<{ controller: ControllerFacade }
     async () => controller.listRedirects(),
   );
 
-  app.post<{ Body: RedirectSpec & { captureMarker?: CaptureMarkerSpec } }>(
+  app.post<{ Body: RedirectSpec }>(
     '/v1/redirects',
     {
       schema: {
@@ -45,16 +45,12 @@ export const redirectRoutes: FastifyPluginAsync<{ controller: ControllerFacade }
             fromPort: switchPort,
             toPort: switchPort,
             toMac: macAddress,
-            captureMarker: captureMarkerSchema,
           },
         },
         response: { 201: redirectSchema, ...errors(400, 401, 404, 502) },
       },
     },
-    async (req, reply) => {
-      const { captureMarker, ...spec } = req.body;
-      return reply.code(201).send(await controller.addRedirect(spec, captureMarker));
-    },
+    async (req, reply) => reply.code(201).send(await controller.addRedirect(req.body)),
   );
 
   app.delete<{ Params: { id: string } }>(
