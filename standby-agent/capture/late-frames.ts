@@ -9,7 +9,7 @@
 // drops what it already has. Only segments to a service endpoint, never the barrier's markers.
 import { isBarrier } from './barrier.js';
 import { decodeInto, TcpSegment } from '../decode/frame.js';
-import type { ServiceSpec } from '../tracking/connection-table.js';
+import { isServiceEndpoint, type ServiceSpec } from '../tracking/connection-table.js';
 
 export interface LateFrameCounts {
   /** segments handed to the local stack */
@@ -24,7 +24,7 @@ export class LateClientFrames {
   private readonly seg = new TcpSegment();
 
   constructor(
-    /** as the tracker matches them (port 0: every port of the address) */
+    /** the tracker's (port 0: every port of the address) */
     private readonly services: readonly ServiceSpec[],
     /** hands one Ethernet frame's IP packet to the local stack (throws on failure) */
     private readonly inject: (frame: Buffer) => void,
@@ -34,8 +34,7 @@ export class LateClientFrames {
   onFrame(buf: Buffer, len: number): void {
     const seg = this.seg;
     if (decodeInto(seg, buf, 0, len) !== undefined || isBarrier(seg)) return;
-    const dst = seg.dst;
-    if (!this.services.some((s) => s.ip === dst && (s.port === 0 || s.port === seg.dstPort))) return;
+    if (!isServiceEndpoint(this.services, seg.dst, seg.dstPort)) return;
     try {
       this.inject(buf.subarray(0, len));
       this.counts.passed++;

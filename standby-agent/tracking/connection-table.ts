@@ -146,6 +146,12 @@ export interface ServiceSpec {
   port: number;
 }
 
+/** Whether ip:port is one of `services` (the address as the decoder writes it). */
+export function isServiceEndpoint(services: readonly ServiceSpec[], ip: string, port: number): boolean {
+  for (const s of services) if (s.ip === ip && (s.port === 0 || s.port === port)) return true;
+  return false;
+}
+
 export interface ConnectionTableOptions {
   services: ServiceSpec[];
   /** entries at most (default 200,000) */
@@ -264,8 +270,7 @@ export class ConnectionTable {
   }
 
   private isService(ip: string, port: number): boolean {
-    for (const s of this.watched) if (s.ip === ip && (s.port === 0 || s.port === port)) return true;
-    return false;
+    return isServiceEndpoint(this.watched, ip, port);
   }
 
   private isService4(ip: number, port: number): boolean {
