@@ -3,7 +3,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { FifoLimits, Protocol } from './analyzers/types.js';
 import { type BarrierResult, barrierFrame, CaptureBarrier } from './capture/barrier.js';
-import { LateClientFrames } from './capture/late-frames.js';
+import { LateClientFrames, type LateFrameCounts } from './capture/late-frames.js';
 import { LiveCapture, serviceFilter } from './capture/live.js';
 import { macOf } from './failover/address.js';
 import { loadRepairAddon } from './restore/repair-addon.js';
@@ -113,16 +113,24 @@ export class Agent {
    * Stops tracking at once and closes the capture `afterMs` later: closing unmaps the capture
    * ring, which blocks the thread for 25-40 ms, too long in the middle of a failover.
    * `passOnLate`: meanwhile, client segments to the services that the mirror still brings are
-   * handed to this host's stack (capture/late-frames.ts says why).
+   * handed to this host's stack (capture/late-frames.ts says why); `onStopped` gets their counts
+   * once the capture is closed.
    */
-  stopSoon(why: string, afterMs: number, opts: { passOnLate?: boolean } = {}): void {
+  stopSoon(
+    why: string,
+    afterMs: number,
+    opts: { passOnLate?: boolean; onStopped?: (late: LateFrameCounts | undefined) => void } = {},
+  ): void {
     this.ignoring = true;
     this.stoppedBecause = why;
     if (opts.passOnLate && this.capture) {
       const addon = loadRepairAddon();
       this.late = new LateClientFrames(this.opts.services, (frame) => addon.injectIp(frame));
     }
-    setTimeout(() => this.stop(why), afterMs).unref();
+    setTimeout(() => {
+      this.stop(why);
+      opts.onStopped?.(this.late?.counts);
+    }, afterMs).unref();
   }
 
   /** Stops capturing; `why` shows in the status. */

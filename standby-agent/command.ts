@@ -191,17 +191,17 @@ export async function main(): Promise<number> {
       app,
       // once active, the standby's own traffic is not worth tracking: free the thread to serve
       // (client segments the mirror still brings go to the restored sockets: capture/late-frames.ts)
-      onTrackerDone: () => {
-        agent.stopSoon('the failover took its last view', LATE_FRAMES_MS, { passOnLate: true });
-        setTimeout(() => {
-          const late = agent.status().capture.lateClientFrames;
-          if (late && late.passed + late.failed > 0)
-            logger.info(
-              { part: 'failover', lateClientFrames: late },
-              `${late.passed} client segments came by the switch's old flows after the failover's last view: handed to the local stack${late.failed ? ` (${late.failed} could not be: ${late.lastError})` : ''}`,
-            );
-        }, LATE_FRAMES_MS + 100).unref();
-      },
+      onTrackerDone: () =>
+        agent.stopSoon('the failover took its last view', LATE_FRAMES_MS, {
+          passOnLate: true,
+          onStopped: (late) => {
+            if (late && late.passed + late.failed > 0)
+              logger.info(
+                { part: 'failover', lateClientFrames: late },
+                `${late.passed} client segments came by the switch's old flows after the failover's last view: handed to the local stack${late.failed ? ` (${late.failed} could not be: ${late.lastError})` : ''}`,
+              );
+          },
+        }),
       drainCapture: () => agent.captureBarrier(),
       logger: logger.child({ part: 'failover' }),
     });
