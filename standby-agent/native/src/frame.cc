@@ -108,36 +108,44 @@ Napi::Value InjectIp(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "injectIp: " + why).ThrowAsJavaScriptException();
     return env.Undefined();
   };
-  // a copy: the checksum is rewritten, and the caller's buffer is the capture's
-  std::vector<uint8_t> pkt;
-  ssize_t sent = -1;
-  if (type == 0x0800 && n >= o + 20) {
-    size_t ihl = static_cast<size_t>(b[o] & 0x0f) * 4;
-    size_t total = static_cast<size_t>((b[o + 2] << 8) | b[o + 3]);
-    if (ihl < 20 || total < ihl || o + total > n) return fail("not a whole IPv4 packet");
-    pkt.assign(b + o, b + o + total);
-    if (pkt[9] == IPPROTO_TCP) TcpChecksum(pkt.data() + ihl, total - ihl, pkt.data() + 12, 8);
-    if (raw4 < 0) raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-    if (raw4 < 0) return fail(std::string("raw IPv4 socket: ") + strerror(errno));
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    memcpy(&to.sin_addr, pkt.data() + 16, 4);
-    sent = sendto(raw4, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  } else if (type == 0x86dd && n >= o + 40) {
-    size_t total = 40 + static_cast<size_t>((b[o + 4] << 8) | b[o + 5]);
-    if (o + total > n) return fail("not a whole IPv6 packet");
-    pkt.assign(b + o, b + o + total);
-    // (the checksum is redone only when TCP follows the fixed header directly)
-    if (pkt[6] == IPPROTO_TCP) TcpChecksum(pkt.data() + 40, total - 40, pkt.data() + 8, 32);
-    if (raw6 < 0) raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-    if (raw6 < 0) return fail(std::string("raw IPv6 socket: ") + strerror(errno));
-    sockaddr_in6 to{};
-    to.sin6_family = AF_INET6;
-    memcpy(&to.sin6_addr, pkt.data() + 24, 16);
-    sent = sendto(raw6, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  // where the two families differ: the packet's length, the transport header, the addresses
+  bool v4 = type == 0x0800 && n >= o + 20;
+  bool v6 = type == 0x86dd && n >= o + 40;
+  if (!v4 && !v6) return fail("not an IP packet");
+  size_t total, l4, addrAt, addrLen, protoAt;
+  if (v4) {
+    l4 = static_cast<size_t>(b[o] & 0x0f) * 4;
+    total = static_cast<size_t>((b[o + 2] << 8) | b[o + 3]);
+    if (l4 < 20 || total < l4 || o + total > n) return fail("not a whole IPv4 packet");
+    addrAt = 12, addrLen = 4, protoAt = 9;
   } else {
-    return fail("not an IP packet");
+    // (the checksum is redone only when TCP follows the fixed header directly)
+    l4 = 40;
+    total = 40 + static_cast<size_t>((b[o + 4] << 8) | b[o + 5]);
+    if (o + total > n) return fail("not a whole IPv6 packet");
+    addrAt = 8, addrLen = 16, protoAt = 6;
   }
+  // a copy: the checksum is rewritten, and the caller's buffer is the capture's
+  std::vector<uint8_t> pkt(b + o, b + o + total);
+  if (pkt[protoAt] == IPPROTO_TCP) TcpChecksum(pkt.data() + l4, total - l4, pkt.data() + addrAt, 2 * addrLen);
+  int& raw = v4 ? raw4 : raw6;
+  if (raw < 0) raw = socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (raw < 0) return fail(std::string(v4 ? "raw IPv4 socket: " : "raw IPv6 socket: ") + strerror(errno));
+  sockaddr_storage to{};
+  socklen_t toLen;
+  const uint8_t* dst = pkt.data() + addrAt + addrLen;
+  if (v4) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&to);
+    a->sin_family = AF_INET;
+    memcpy(&a->sin_addr, dst, 4);
+    toLen = sizeof(sockaddr_in);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&to);
+    a->sin6_family = AF_INET6;
+    memcpy(&a->sin6_addr, dst, 16);
+    toLen = sizeof(sockaddr_in6);
+  }
+  ssize_t sent = sendto(raw, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), toLen);
   if (sent < 0) return fail(strerror(errno));
   return Napi::Number::New(env, static_cast<double>(sent));
 }
