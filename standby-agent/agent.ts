@@ -86,20 +86,26 @@ export class Agent {
     });
     // markers from the first service address to itself pass the capture's filter
     const ip = this.opts.services[0]?.ip;
-    const barrier = new CaptureBarrier((token) => {
-      if (!ip) throw new Error('no service address to mark frames with');
-      loadRepairAddon().sendFrame(iface, barrierFrame(mac, ip, token));
-    });
+    const barrier = new CaptureBarrier(
+      (token) => {
+        if (!ip) throw new Error('no service address to mark frames with');
+        loadRepairAddon().sendFrame(iface, barrierFrame(mac, ip, token));
+      },
+      () => this.table.serviceFrames,
+    );
     this.barrier = barrier;
     this.pipeline.onBarrier = (token, echoed) => barrier.seen(token, echoed);
     return warm;
   }
 
-  /** Resolves once the live capture has tracked every frame received so far (capture/barrier.ts). */
-  captureBarrier(timeoutMs?: number): Promise<BarrierResult> {
+  /** Resolves once the live capture has tracked every frame received so far (capture/barrier.ts).
+   *  `quietSince` (a count of the service's frames, table.serviceFrames, taken when it was
+   *  fenced): if more came since, also until the switch has none of them left to forward. */
+  captureBarrier(timeoutMs?: number, quietSince?: number): Promise<BarrierResult> {
     if (!this.barrier || !this.capture || this.ignoring)
       return Promise.resolve({ ok: false, ms: 0, error: 'not capturing' });
-    return this.barrier.pass(timeoutMs);
+    if (quietSince === undefined) return this.barrier.pass(timeoutMs);
+    return this.barrier.passUntilQuiet(() => this.table.serviceFrames > quietSince, timeoutMs);
   }
 
   /** Offline: every frame of a pcap file through the same pipeline. */

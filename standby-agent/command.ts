@@ -202,7 +202,7 @@ export async function main(): Promise<number> {
               );
           },
         }),
-      drainCapture: () => agent.captureBarrier(),
+      drainCapture: (quietSince) => agent.captureBarrier(undefined, quietSince),
       logger: logger.child({ part: 'failover' }),
     });
   } catch (e) {

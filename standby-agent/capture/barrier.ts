@@ -36,16 +36,27 @@ export interface BarrierResult {
   /** ms from the call until the marker was seen (or the timeout) */
   ms: number;
   error?: string;
+  /** passUntilQuiet: the markers it took (1 when the service was already quiet) */
+  rounds?: number;
+  /** passUntilQuiet: the service's frames tracked between its first and its last marker */
+  lateServiceFrames?: number;
 }
+
+/** Most markers passUntilQuiet sends before it gives up waiting for a quiet round. */
+export const QUIET_MAX_ROUNDS = 6;
 
 export class CaptureBarrier {
   private nextToken = (Math.random() * 0xffffffff) >>> 0;
-  private readonly waiting = new Map<number, () => void>();
+  private readonly waiting = new Map<number, (count: number) => void>();
   /** tokens whose own copy went by (for the report of a barrier that was not echoed) */
   private readonly ownCopies = new Set<number>();
 
-  /** `send` puts one marker out (the addon's sendFrame on the capture interface) */
-  constructor(private readonly send: (token: number) => void) {}
+  constructor(
+    /** puts one marker out (the addon's sendFrame on the capture interface) */
+    private readonly send: (token: number) => void,
+    /** the service's frames tracked so far (the pipeline's count), read as each echo goes by */
+    private readonly serviceFrames: () => number = () => 0,
+  ) {}
 
   /** The pipeline saw a marker: the agent's own copy, or the switch's echo. */
   seen(token: number, echoed: boolean): void {
@@ -56,8 +67,44 @@ export class CaptureBarrier {
     const done = this.waiting.get(token >>> 0);
     if (done) {
       this.waiting.delete(token >>> 0);
-      done();
+      done(this.serviceFrames());
     }
+  }
+
+  /**
+   * pass(), then, while `stillSending()` says the service's frames kept coming after it was
+   * fenced, more markers one after another until one comes back with no frame of the service
+   * before it. Why: the switch reads each port's socket in turn, up to 32 frames at a time, so
+   * frames the fenced service sent just before its link went down can still be queued there and
+   * be forwarded after the first marker (seen on the wire, with a marker the controller sent with
+   * the fence: the client got the service's last reply, the snapshot did not have it, and that
+   * connection stalled 300 ms). A marker sent
+   * after the previous one came back, with nothing of the service between them, means the
+   * switch polled the service's port in between and found it empty. Gives up (ok, with the
+   * count) after `maxRounds` markers: the failover goes on with what it has.
+   */
+  async passUntilQuiet(
+    stillSending: () => boolean,
+    timeoutMs = 250,
+    delayMs = 2,
+    maxRounds = QUIET_MAX_ROUNDS,
+  ): Promise<BarrierResult> {
+    const start = performance.now();
+    const first = await this.passCounting(timeoutMs, delayMs);
+    if (!first.ok || !stillSending()) return { ...first.result, rounds: 1 };
+    let count = first.count;
+    let rounds = 1;
+    while (rounds < maxRounds) {
+      const next = await this.passCounting(timeoutMs, 0);
+      rounds++;
+      const ms = Math.round((performance.now() - start) * 100) / 100;
+      if (!next.ok) return { ...next.result, ms, rounds, lateServiceFrames: count - first.count };
+      const quiet = next.count === count;
+      count = next.count;
+      if (quiet) return { ok: true, ms, rounds, lateServiceFrames: count - first.count };
+    }
+    const ms = Math.round((performance.now() - start) * 100) / 100;
+    return { ok: true, ms, rounds, lateServiceFrames: count - first.count };
   }
 
   /**
@@ -66,14 +113,26 @@ export class CaptureBarrier {
    * still in the kernel's receive backlog.
    */
   async pass(timeoutMs = 250, delayMs = 2): Promise<BarrierResult> {
+    return (await this.passCounting(timeoutMs, delayMs)).result;
+  }
+
+  /** pass(), with the service's frame count as the echo went by */
+  private async passCounting(
+    timeoutMs: number,
+    delayMs: number,
+  ): Promise<{ ok: boolean; count: number; result: BarrierResult }> {
     const start = performance.now();
     const elapsed = () => Math.round((performance.now() - start) * 100) / 100;
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     const token = this.nextToken;
     this.nextToken = (this.nextToken + 1) >>> 0;
     let timer: NodeJS.Timeout | undefined;
+    let count = 0;
     const seen = new Promise<boolean>((resolve) => {
-      this.waiting.set(token, () => resolve(true));
+      this.waiting.set(token, (n) => {
+        count = n;
+        resolve(true);
+      });
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
@@ -81,19 +140,16 @@ export class CaptureBarrier {
     } catch (e) {
       this.waiting.delete(token);
       clearTimeout(timer);
-      return { ok: false, ms: elapsed(), error: (e as Error).message };
+      return { ok: false, count, result: { ok: false, ms: elapsed(), error: (e as Error).message } };
     }
     const ok = await seen;
     clearTimeout(timer);
     this.waiting.delete(token);
     const own = this.ownCopies.delete(token);
-    if (ok) return { ok, ms: elapsed() };
-    return {
-      ok,
-      ms: elapsed(),
-      error: own
-        ? 'the switch did not send the marker back (no echo flow for this port?)'
-        : 'the marker was not captured',
-    };
+    if (ok) return { ok, count, result: { ok, ms: elapsed() } };
+    const error = own
+      ? 'the switch did not send the marker back (no echo flow for this port?)'
+      : 'the marker was not captured';
+    return { ok, count, result: { ok, ms: elapsed(), error } };
   }
 }

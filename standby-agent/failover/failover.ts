@@ -62,8 +62,11 @@ export interface FailoverDeps {
    *  view); without it the top-up takes a whole snapshot() again */
   laterSnapshot?(): Verdict[];
   /** resolves once the capture has tracked every frame received so far (the agent's capture
-   *  barrier); without it the failover waits settleMs instead */
-  drainCapture?(): Promise<BarrierResult>;
+   *  barrier); without it the failover waits settleMs instead. `quietSince`: a serviceFrames()
+   *  mark; if the service's frames kept coming after it, also until they stop */
+  drainCapture?(quietSince?: number): Promise<BarrierResult>;
+  /** frames from the service the tracker has seen so far (a mark taken as the fence is asked) */
+  serviceFrames?(): number;
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void> | void;
   /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
@@ -172,6 +175,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   }
 
   // 1. fence: no split brain. If the controller cannot fence, we do not take over.
+  const beforeFence = deps.serviceFrames?.();
   try {
     await step(
       'fence',
@@ -188,13 +192,16 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
 
   // Mirrored packets still on their way to the tracker are waited for: behind the capture
   // barrier when there is one (as long as the capture's real lag), else settleMs.
-  const settle = async (): Promise<string> => {
+  // `quietSince`: the snapshot's barrier also waits for the fenced service's last frames.
+  const settle = async (quietSince?: number): Promise<string> => {
     const wait = config.settleMs ?? 30;
     if (!deps.drainCapture) {
       await sleep(wait);
       return `waited ${wait} ms for the capture`;
     }
-    const r = await deps.drainCapture();
+    const r = await deps.drainCapture(quietSince);
+    if (r.ok && (r.rounds ?? 1) > 1)
+      return `capture caught up in ${r.ms} ms (${r.rounds} markers: the service's frames still came after the fence, ${r.lateServiceFrames} after the first marker)`;
     if (r.ok) return `capture caught up in ${r.ms} ms`;
     logger?.warn({ barrier: r }, 'capture barrier not passed: waiting a fixed time instead');
     if (wait > r.ms) await sleep(wait - r.ms);
@@ -205,7 +212,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   const { verdicts } = await step(
     'snapshot',
     async () => {
-      const settled = await settle();
+      const settled = await settle(beforeFence);
       const viewAt = performance.now();
       const verdicts = deps.snapshot();
       return { verdicts, settled, viewMs: round(performance.now() - viewAt) };

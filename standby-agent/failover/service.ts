@@ -41,6 +41,8 @@ export interface VerdictSource {
   lastServiceDataMs?(): number | undefined;
   /** connections tracked now (sizes the pool of idle local connections) */
   readonly size?: number;
+  /** frames from the service seen so far, any kind (ConnectionTable.serviceFrames) */
+  readonly serviceFrames?: number;
 }
 
 /** What the agent needs from the controller (ControllerClient implements it). */
@@ -345,6 +347,8 @@ export class FailoverService {
             : [...tracker.verdicts(performance.now())];
         },
         drainCapture: restoreEnabled && this.barrierCheck?.ok ? opts.drainCapture : undefined,
+        serviceFrames:
+          opts.tracker.serviceFrames === undefined ? undefined : () => opts.tracker.serviceFrames ?? 0,
         takeAddress: () => takeAddress(opts.serviceIp, iface),
         warmNeighbours: (ips: string[]) =>
           setNeighbours(

@@ -223,6 +223,9 @@ export class ConnectionTable {
   private dataCount = 0;
   /** when a service last sent new bytes to a client (the table's clock), for liveness */
   private serviceDataMs: number | undefined;
+  /** frames from a service endpoint so far, any kind (a failover's snapshot waits until the
+   *  fenced service's stop coming: CaptureBarrier.passUntilQuiet) */
+  serviceFrames = 0;
   /** client IP -> the source MAC its frames carried on the mirror (the client's, or its router's) */
   private readonly clientMacs = new Map<string, string>();
   readonly counters: TableCounters = {
@@ -294,6 +297,7 @@ export class ConnectionTable {
         conn = this.index4.get(seg.src4, seg.dst4, (seg.srcPort << 16) | seg.dstPort);
       } else if (this.isService4(seg.src4, seg.srcPort)) {
         dir = 'toClient';
+        this.serviceFrames++;
         conn = this.index4.get(seg.dst4, seg.src4, (seg.dstPort << 16) | seg.srcPort);
       } else {
         this.counters.notWatched++;
@@ -305,6 +309,7 @@ export class ConnectionTable {
       conn = this.index6.get(key);
     } else if (this.isService(seg.src6, seg.srcPort)) {
       dir = 'toClient';
+      this.serviceFrames++;
       key = `${seg.dst6}|${seg.dstPort}|${seg.src6}|${seg.srcPort}`;
       conn = this.index6.get(key);
     } else {

@@ -89,3 +89,55 @@ t.test("a barrier passes on its own token's echo only, and times out otherwise",
     'a send failure is said at once',
   );
 });
+
+/** A barrier whose markers come back on the next turn, each after `late[i]` more of the
+ *  service's frames (the fenced port's queue still being forwarded); `lost`: that marker
+ *  never comes back. */
+function fencedSwitch(late: number[], lost = -1) {
+  let frames = 0;
+  let sends = 0;
+  const b: CaptureBarrier = new CaptureBarrier(
+    (token) => {
+      const i = sends++;
+      if (i === lost) return;
+      setImmediate(() => {
+        frames += late[i] ?? 0;
+        b.seen(token, true);
+      });
+    },
+    () => frames,
+  );
+  return { b, sends: () => sends, frames: () => frames };
+}
+
+t.test('passUntilQuiet: one marker when nothing of the service came after the fence', async (t) => {
+  const sw = fencedSwitch([0, 0]);
+  const r = await sw.b.passUntilQuiet(() => false, 200, 0);
+  t.match(r, { ok: true, rounds: 1 });
+  t.equal(sw.sends(), 1, 'no second marker');
+});
+
+t.test('passUntilQuiet: markers until one comes back with none of the service before it', async (t) => {
+  // after the fence, the switch still forwards the service's queued frames: 3 before the first
+  // marker, 32 and 5 before the next two; the fourth comes back with none before it
+  const sw = fencedSwitch([3, 32, 5, 0, 0]);
+  const r = await sw.b.passUntilQuiet(() => sw.frames() > 0, 200, 0);
+  t.match(r, { ok: true, rounds: 4, lateServiceFrames: 37 });
+  t.equal(sw.sends(), 4, 'stops at the quiet round');
+});
+
+t.test('passUntilQuiet: gives up after maxRounds, and says how many frames kept coming', async (t) => {
+  const sw = fencedSwitch([1, 1, 1, 1, 1, 1]);
+  const r = await sw.b.passUntilQuiet(() => true, 200, 0, 3);
+  t.match(r, { ok: true, rounds: 3, lateServiceFrames: 2 });
+  t.equal(sw.sends(), 3);
+});
+
+t.test('passUntilQuiet: a later marker lost is a failed barrier, with its error', async (t) => {
+  const sw = fencedSwitch([2, 2, 0], 1);
+  const r = await sw.b.passUntilQuiet(() => true, 30, 0);
+  t.match(r, { ok: false, rounds: 2, error: /not captured/ });
+  t.ok(r.ms >= 29, `after the second marker's timeout (${r.ms} ms)`);
+  const first = fencedSwitch([2], 0);
+  t.match(await first.b.passUntilQuiet(() => true, 30, 0), { ok: false, rounds: 1 }, 'the first lost');
+});

@@ -478,3 +478,24 @@ t.test(
     );
   },
 );
+
+t.test('serviceFrames: every frame from a service endpoint, of any kind, tracked or not', async (t) => {
+  const conv = new Conversation();
+  conv.handshake();
+  const tbl = table();
+  feed(tbl, conv.frames);
+  t.equal(tbl.serviceFrames, 1, "the handshake's SYN-ACK");
+  const a = conv.frames.length;
+  conv.c(PSH | ACK, REQ);
+  conv.s(ACK);
+  const reply = conv.s(PSH | ACK, REPLY);
+  feed(tbl, conv.frames.slice(a));
+  t.equal(tbl.serviceFrames, 3, "a bare ACK and the reply count, the client's request does not");
+  feed(tbl, [reply]);
+  t.equal(tbl.serviceFrames, 4, 'a retransmission counts: the switch forwarded it');
+  const midStream = new Conversation({ ip: '10.0.0.2', port: 40002 });
+  feed(tbl, [midStream.s(ACK)]);
+  t.equal(tbl.serviceFrames, 5, 'a connection never seen before counts too');
+  feed(tbl, [tcpFrame({ src: '10.0.0.11', dst: '10.0.0.1', sport: 80, dport: 40000, seq: 1, flags: ACK })]);
+  t.equal(tbl.serviceFrames, 5, 'another host does not');
+});

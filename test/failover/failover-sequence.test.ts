@@ -263,3 +263,28 @@ t.test('the join fails: the failover goes on, the restored connections are close
   );
   t.ok(calls.includes('rst 10.9.0.10:1001 seq 100'), 'its client is reset, so it reconnects at once');
 });
+
+t.test("the snapshot's barrier gets the service's frame count from before the fence", async (t) => {
+  const { deps } = setup();
+  let frames = 40;
+  const fence = deps.controller.setPortState;
+  deps.controller.setPortState = async (...a) => {
+    frames += 7; // the service's last frames, forwarded while the switch fenced it
+    return fence(...a);
+  };
+  deps.serviceFrames = () => frames;
+  const asked: Array<number | undefined> = [];
+  deps.drainCapture = async (quietSince) => {
+    asked.push(quietSince);
+    return quietSince === undefined
+      ? { ok: true, ms: 1 }
+      : { ok: true, ms: 3, rounds: 3, lateServiceFrames: 12 };
+  };
+  const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
+  t.equal(r.outcome, 'completed');
+  t.same(asked, [40, undefined], 'the mark taken as the fence was asked; the top-up waits as before');
+  t.match(
+    r.steps.find((s) => s.name === 'snapshot')?.detail,
+    /3 markers: the service's frames still came after the fence, 12 after the first marker/,
+  );
+});
