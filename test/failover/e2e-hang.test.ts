@@ -28,6 +28,7 @@ t.test('d: a hung service is detected by heartbeat, fenced and taken over', asyn
   t.equal(report.trigger.kind, 'liveness');
   t.match(report.trigger.reason, /heartbeats failed/, 'detected by heartbeats');
   t.equal(report.steps.find((x) => x.name === 'fence')?.ok, true, 'the service was fenced');
+  t.comment(`snapshot: ${report.steps.find((x) => x.name === 'snapshot')?.detail}`);
   for (const c of summary.connections) {
     t.equal(c.localPorts.length, 1, `client ${c.index}: one socket`);
     t.same(c.errors, [], `client ${c.index}: no error`);
