@@ -287,4 +287,17 @@ t.test("the snapshot's barrier gets the service's frame count from before the fe
     r.steps.find((s) => s.name === 'snapshot')?.detail,
     /3 markers: the service's frames still came after the fence, 12 after the first marker/,
   );
+  // they never stopped: the snapshot is taken anyway, and the report says so
+  const again = setup();
+  again.deps.serviceFrames = () => 0;
+  again.deps.drainCapture = async (quietSince) =>
+    quietSince === undefined
+      ? { ok: true, ms: 1 }
+      : { ok: true, ms: 50.2, rounds: 40, lateServiceFrames: 900, quiet: false };
+  const r2 = await runFailover(again.deps, { kind: 'manual', reason: 'test' });
+  t.equal(r2.outcome, 'completed');
+  t.match(
+    r2.steps.find((s) => s.name === 'snapshot')?.detail,
+    /still coming after 40 markers \(900 after the first\): snapshot taken anyway/,
+  );
 });
