@@ -1,20 +1,22 @@
-// The snapshot's barrier on real OVS: while the service's frames keep coming through the switch
-// (its port's queue still being forwarded after a fence), the agent sends markers until one
-// comes back with none of them before it, and gives up after QUIET_MAX_MS if they never stop. The service's frames are raw TCP segments from its address, sent into its port.
+// The snapshot's barrier on real OVS: when the service's frames came through the switch after
+// the mark taken at the fence, the agent sends another marker and stops at the first that comes
+// back with none of them before it; with none since the mark, one marker does. The service's
+// frames are raw TCP segments from its address, sent into its port. (Frames that never stop are
+// the unit test's: sent from outside, a sender paused by the scheduler makes a quiet round.)
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { type BarrierResult, QUIET_MAX_MS } from '../../standby-agent/capture/barrier.js';
+import type { BarrierResult } from '../../standby-agent/capture/barrier.js';
 import { controllerFor, sleep } from '../controller/helpers.js';
 import { createTestLab } from '../helpers/lab.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DPID = '00000000000000b7';
 
-/** python3: `count` TCP ACKs from SRC:80 to a client that does not exist (0: until killed),
- *  `burst` at a time, 0.2 ms apart */
+/** python3: `count` TCP ACKs from SRC:80 to a client that does not exist, `burst` at a time,
+ *  0.2 ms apart */
 const sender = (ifname: string, srcMac: string, srcIp: string, count: number, burst: number) => `
 import socket, struct, time
 def csum(b):
@@ -26,7 +28,7 @@ ipb = lambda a: bytes(int(x) for x in a.split('.'))
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(('${ifname}', 0))
 n = 0
-while ${count} == 0 or n < ${count}:
+while n < ${count}:
     ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 40, n & 0xffff, 0, 64, 6, 0, ipb('${srcIp}'), ipb('10.0.0.99'))
     ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
     tcp = struct.pack('!HHIIBBHHH', 80, 40000, 1000 + n, 1, 0x50, 0x10, 1000, 0, 0)
@@ -71,20 +73,7 @@ t.test('the snapshot barrier waits until the fenced service stops sending, on re
   };
   t.match(await next(), { ready: true }, 'the probe captures');
 
-  // a) the service's frames never stop (about 30,000 a second): every marker has some before it
-  const flood = svc.spawn('python3', ['-c', sender(svc.ifname, svcMac, svc.ip, 0, 10)]);
-  t.teardown(() => flood.stop());
-  await sleep(300);
-  await ask('mark');
-  const endless = (await ask('barrier')) as BarrierResult;
-  t.match(endless, { ok: true, quiet: false }, 'not quiet: the snapshot would be taken anyway');
-  t.ok(endless.ms >= QUIET_MAX_MS, `gave up after ${endless.ms} ms`);
-  t.ok((endless.rounds ?? 0) >= 3, `markers went on while the frames came: ${endless.rounds}`);
-  t.ok((endless.lateServiceFrames ?? 0) > 0, `${endless.lateServiceFrames} frames came between them`);
-  await flood.stop();
-  await sleep(300);
-
-  // b) frames came after the mark, then stopped: one more marker, and it finds none
+  // a) frames came after the mark, then stopped: one more marker, and it finds none
   const { mark } = await ask('mark');
   await svc.exec('python3', ['-c', sender(svc.ifname, svcMac, svc.ip, 20, 1)]);
   await sleep(100);
@@ -97,7 +86,7 @@ t.test('the snapshot barrier waits until the fenced service stops sending, on re
   const after = await ask('mark');
   t.ok(after.mark - mark >= 20, `the probe tracked the ${after.mark - mark} frames sent after the mark`);
 
-  // c) nothing of the service since the mark: one marker, as a plain barrier
+  // b) nothing of the service since the mark: one marker, as a plain barrier
   t.match(await ask('barrier'), { ok: true, rounds: 1, quiet: true }, 'one marker');
   probe.stdin.end();
 });
