@@ -176,8 +176,15 @@ t.test(
     });
     relay.keepIdle('127.0.0.1', port, 30, 15_000);
     await until('a limit', () => pool().limit !== undefined);
-    await until('the pool under the limit', () => pool().ready <= 18, 3000);
-    t.ok((pool().limit ?? 99) <= 18, `the pool keeps at most ${pool().limit} (the service holds 20)`);
+    // 10% fewer than the pool held when the first connection was closed at once: 18 of 20, or
+    // 19 when connections the service had not accepted yet counted (a clean-clone CI run: 22
+    // held then; dropping down to 19 made room, so the service kept those instead of closing them)
+    await until(
+      'the pool under a limit below 20',
+      () => (pool().limit ?? 99) < 20 && pool().ready <= (pool().limit ?? 0),
+      3000,
+    );
+    t.ok((pool().limit ?? 99) < 20, `the pool keeps at most ${pool().limit} (the service holds 20)`);
     t.match(pool().lastError, /closed a new connection at once/, 'says why');
     t.equal(pool().maxAgeMs, 15_000, 'a full service is not taken for an idle timeout');
     const refusedBefore = refused;
