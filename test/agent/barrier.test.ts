@@ -140,7 +140,10 @@ t.test('passUntilQuiet: a later marker lost is a failed barrier, with its error'
   const sw = fencedSwitch([2, 2, 0], 1);
   const r = await sw.b.passUntilQuiet(() => true, 30, 0);
   t.match(r, { ok: false, rounds: 2, error: /not captured/ });
+  t.equal(r.quiet, undefined, 'a failed barrier says nothing of quiet');
   t.ok(r.ms >= 29, `after the second marker's timeout (${r.ms} ms)`);
   const first = fencedSwitch([2], 0);
-  t.match(await first.b.passUntilQuiet(() => true, 30, 0), { ok: false, rounds: 1 }, 'the first lost');
+  const lost = await first.b.passUntilQuiet(() => true, 30, 0);
+  t.match(lost, { ok: false, rounds: 1 }, 'the first lost');
+  t.equal(lost.quiet, undefined);
 });
