@@ -44,6 +44,9 @@ export interface BarrierResult {
   quiet?: boolean;
 }
 
+/** ms since `start` (performance time), to 0.01 ms */
+const msSince = (start: number) => Math.round((performance.now() - start) * 100) / 100;
+
 /**
  * How long passUntilQuiet goes on sending markers while the fenced service's frames keep
  * coming. The switch forwards at least 32 of them per pass over its ports, so a queue drains in
@@ -98,7 +101,7 @@ export class CaptureBarrier {
     maxMs = QUIET_MAX_MS,
   ): Promise<BarrierResult> {
     const start = performance.now();
-    const elapsed = () => Math.round((performance.now() - start) * 100) / 100;
+    const elapsed = () => msSince(start);
     const first = await this.passCounting(timeoutMs, delayMs);
     if (!first.ok) return { ...first.result, rounds: 1 };
     if (!stillSending()) return { ...first.result, rounds: 1, quiet: true };
@@ -130,7 +133,7 @@ export class CaptureBarrier {
     delayMs: number,
   ): Promise<{ ok: boolean; count: number; result: BarrierResult }> {
     const start = performance.now();
-    const elapsed = () => Math.round((performance.now() - start) * 100) / 100;
+    const elapsed = () => msSince(start);
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     const token = this.nextToken;
     this.nextToken = (this.nextToken + 1) >>> 0;

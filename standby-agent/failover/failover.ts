@@ -200,13 +200,15 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       return `waited ${wait} ms for the capture`;
     }
     const r = await deps.drainCapture(quietSince);
-    if (r.ok && r.quiet === false && (r.rounds ?? 1) > 1) {
-      logger?.warn({ barrier: r }, "the fenced service's frames were still coming: snapshot taken anyway");
-      return `capture caught up in ${r.ms} ms, but the service's frames were still coming after ${r.rounds} markers (${r.lateServiceFrames} after the first): snapshot taken anyway`;
+    if (r.ok) {
+      if (r.quiet === false) {
+        logger?.warn({ barrier: r }, "the fenced service's frames were still coming: snapshot taken anyway");
+        return `capture caught up in ${r.ms} ms, but the service's frames were still coming after ${r.rounds} markers (${r.lateServiceFrames} after the first): snapshot taken anyway`;
+      }
+      if ((r.rounds ?? 1) > 1)
+        return `capture caught up in ${r.ms} ms (${r.rounds} markers: the service's frames still came after the fence, ${r.lateServiceFrames} after the first marker)`;
+      return `capture caught up in ${r.ms} ms`;
     }
-    if (r.ok && (r.rounds ?? 1) > 1)
-      return `capture caught up in ${r.ms} ms (${r.rounds} markers: the service's frames still came after the fence, ${r.lateServiceFrames} after the first marker)`;
-    if (r.ok) return `capture caught up in ${r.ms} ms`;
     logger?.warn({ barrier: r }, 'capture barrier not passed: waiting a fixed time instead');
     if (wait > r.ms) await sleep(wait - r.ms);
     return `capture barrier not passed (${r.error ?? `${r.ms} ms`}): waited ${Math.max(wait, r.ms)} ms`;

@@ -183,6 +183,9 @@ export interface TableCounters {
   desynced: number;
   /** ... and that became restorable again at an idle point */
   resynced: number;
+  /** frames from a service endpoint, any kind (a failover's snapshot waits until the fenced
+   *  service's stop coming: CaptureBarrier.passUntilQuiet) */
+  serviceFrames: number;
 }
 
 /** a copy of bytes [start, end) of buf (small copies come from Node's shared pool) */
@@ -223,9 +226,6 @@ export class ConnectionTable {
   private dataCount = 0;
   /** when a service last sent new bytes to a client (the table's clock), for liveness */
   private serviceDataMs: number | undefined;
-  /** frames from a service endpoint so far, any kind (a failover's snapshot waits until the
-   *  fenced service's stop coming: CaptureBarrier.passUntilQuiet) */
-  serviceFrames = 0;
   /** client IP -> the source MAC its frames carried on the mirror (the client's, or its router's) */
   private readonly clientMacs = new Map<string, string>();
   readonly counters: TableCounters = {
@@ -240,6 +240,7 @@ export class ConnectionTable {
     refusedCap: 0,
     desynced: 0,
     resynced: 0,
+    serviceFrames: 0,
   };
 
   constructor(private readonly opts: ConnectionTableOptions) {
@@ -258,6 +259,11 @@ export class ConnectionTable {
 
   get size(): number {
     return this.all.size;
+  }
+
+  /** counters.serviceFrames (the failover's VerdictSource reads it) */
+  get serviceFrames(): number {
+    return this.counters.serviceFrames;
   }
 
   entries(): IterableIterator<TrackedConnection> {
@@ -297,7 +303,7 @@ export class ConnectionTable {
         conn = this.index4.get(seg.src4, seg.dst4, (seg.srcPort << 16) | seg.dstPort);
       } else if (this.isService4(seg.src4, seg.srcPort)) {
         dir = 'toClient';
-        this.serviceFrames++;
+        this.counters.serviceFrames++;
         conn = this.index4.get(seg.dst4, seg.src4, (seg.dstPort << 16) | seg.srcPort);
       } else {
         this.counters.notWatched++;
@@ -309,7 +315,7 @@ export class ConnectionTable {
       conn = this.index6.get(key);
     } else if (this.isService(seg.src6, seg.srcPort)) {
       dir = 'toClient';
-      this.serviceFrames++;
+      this.counters.serviceFrames++;
       key = `${seg.dst6}|${seg.dstPort}|${seg.src6}|${seg.srcPort}`;
       conn = this.index6.get(key);
     } else {
