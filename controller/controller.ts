@@ -8,6 +8,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { LearningSwitch } from './apps/learning-switch.js';
+import { LinkDownFence } from './apps/link-down-fence.js';
 import { MirrorApp } from './apps/mirror.js';
 import { setPortState } from './apps/port-control.js';
 import { RedirectApp } from './apps/redirect.js';
@@ -94,6 +95,7 @@ export class Controller implements ControllerFacade {
   private readonly mirrors = new MirrorApp();
   private readonly redirects = new RedirectApp();
   private readonly learning: LearningSwitch;
+  private readonly linkFence: LinkDownFence;
   private readonly events = new EventEmitter<{ event: [ControllerEvent] }>();
   private readonly sessions = new Set<SwitchSession>();
   /** datapaths seen since start: the first time, our flows on it are adopted, not deleted */
@@ -109,6 +111,13 @@ export class Controller implements ControllerFacade {
       this.log,
     );
     this.events.setMaxListeners(0);
+    this.linkFence = new LinkDownFence({
+      wanted: (dpid, port) => this.mirrors.fencesOnLinkDown(dpid, port),
+      listeners: () => this.events.listenerCount('event'),
+      emit: (e) => this.emit(e),
+      portInfo,
+      log: this.log,
+    });
   }
 
   async start(): Promise<void> {
@@ -187,6 +196,8 @@ export class Controller implements ControllerFacade {
       // sends nothing) until the mirror is removed. The standby's capture sees every client
       // byte of a failover that way; flooding through packet-ins would lose them under load.
       const keptForMirror = !deleted && this.mirrors.isSource(session.dpid, ps.port.portNo);
+      // first: the fence is what the standby's failover waits for
+      if (keptForMirror) this.linkFence.onPortStatus(session, ps.port);
       if ((deleted || isDown(ps.port)) && !keptForMirror) this.learning.portGone(session, ps.port.portNo);
       if (keptForMirror && isDown(ps.port)) this.prepareTargets(session, ps.port.portNo);
       this.emit({
@@ -383,8 +394,20 @@ export class Controller implements ControllerFacade {
     durationMs?: number,
   ): Promise<PortInfo> {
     const s = this.switches.get(dpid);
-    await setPortState(s, portNo, state, durationMs);
-    this.log.info({ dpid: s.dpid, portNo, state, durationMs }, 'port state set');
+    // a fence this controller started on the port's link-down is the one asked for: no second
+    // PORT_MOD (and no second wait for the switch) when it is applied
+    const fenced = state === 'down' ? this.linkFence.pending(s.dpid, portNo) : undefined;
+    const byLinkDown = fenced
+      ? await fenced.then(
+          () => true,
+          () => false,
+        )
+      : false;
+    if (!byLinkDown) {
+      if (state !== 'down') this.linkFence.forget(s.dpid, portNo);
+      await setPortState(s, portNo, state, durationMs);
+    }
+    this.log.info({ dpid: s.dpid, portNo, state, durationMs, byLinkDown }, 'port state set');
     const p = s.ports.get(portNo);
     if (!p) throw new NotFoundError('port', `${s.dpid}:${portNo}`);
     return portInfo(p);

@@ -43,11 +43,17 @@ export interface MirrorSpec {
   dpid: string;
   sourcePort: number;
   targetPort: number;
+  /** when the source port's link goes down, the controller fences it at once (PORT_MOD down,
+   *  with a barrier) and says so with a port-fenced event, while anyone follows the events: the
+   *  target's standby fails over on that link-down anyway, and need not wait for its own fence
+   *  request to cross to the controller and back (see LinkDownFence) */
+  fenceOnLinkDown?: boolean;
 }
 
 export interface Mirror extends MirrorSpec {
   id: string;
   createdAt: string;
+  fenceOnLinkDown: boolean;
 }
 
 export interface TcpResetSpec {
@@ -88,6 +94,15 @@ export type ControllerEvent =
       dpid: string;
       at: string;
       reason: 'add' | 'delete' | 'modify';
+      port: PortInfo;
+    }
+  | {
+      /** the controller fenced a mirrored port whose link went down (MirrorSpec.fenceOnLinkDown):
+       *  the PORT_MOD is applied (its barrier came back) */
+      type: 'port-fenced';
+      dpid: string;
+      at: string;
+      reason: 'link down';
       port: PortInfo;
     };
 

@@ -4,7 +4,7 @@
 import { InvalidRequestError, type Mirror, type MirrorSpec, NotFoundError } from '../facade.js';
 import { cookieKindOf } from '../flows/cookies.js';
 import type { FlowSpec } from '../flows/flow-spec.js';
-import { barrierEchoFlows, mirrorIngressFlow } from '../flows/mirror-flows.js';
+import { barrierEchoFlows, mirrorIngressFlow, mirrorOfCookie } from '../flows/mirror-flows.js';
 import type { MirrorPorts } from '../flows/mirror-outputs.js';
 import { PRIORITY, TABLE_INGRESS } from '../flows/pipeline.js';
 import type { WireFlowStats } from '../of-wire.js';
@@ -32,6 +32,11 @@ export class MirrorApp {
     return this.list().some((m) => m.dpid === dpid && m.sourcePort === port);
   }
 
+  /** Whether a mirror of that source port asks for a fence when its link goes down. */
+  fencesOnLinkDown(dpid: string, port: number): boolean {
+    return this.list().some((m) => m.dpid === dpid && m.sourcePort === port && m.fenceOnLinkDown);
+  }
+
   /** Validates and records a mirror; returns it with the flows that implement it. */
   add(spec: MirrorSpec): { mirror: Mirror; flows: FlowSpec[] } {
     if (spec.sourcePort === spec.targetPort)
@@ -44,7 +49,12 @@ export class MirrorApp {
         `port ${spec.sourcePort} is already mirrored to ${spec.targetPort} (mirror ${dup.id})`,
       );
     const no = this.nextNo++;
-    const mirror: Mirror = { ...spec, id: `m${no}`, createdAt: new Date().toISOString() };
+    const mirror: Mirror = {
+      ...spec,
+      id: `m${no}`,
+      createdAt: new Date().toISOString(),
+      fenceOnLinkDown: spec.fenceOnLinkDown === true,
+    };
     this.mirrors.set(mirror.id, mirror);
     return { mirror, flows: MirrorApp.flows(mirror) };
   }
@@ -66,7 +76,7 @@ export class MirrorApp {
   /** The ingress flow first, then the target's barrier echo. */
   static flows(m: Mirror): FlowSpec[] {
     return [
-      mirrorIngressFlow(BigInt(m.id.slice(1)), m.sourcePort, m.targetPort),
+      mirrorIngressFlow(BigInt(m.id.slice(1)), m.sourcePort, m.targetPort, m.fenceOnLinkDown),
       ...barrierEchoFlows(m.targetPort),
     ];
   }
@@ -83,7 +93,7 @@ export class MirrorApp {
         continue;
       const out = f.apply.find((a) => a.type === 'output');
       if (f.match.inPort === undefined || out?.type !== 'output') continue;
-      const no = f.cookie & 0xffffffffffn;
+      const { mirrorNo: no, fenceOnLinkDown } = mirrorOfCookie(f.cookie);
       const id = `m${no}`;
       if (this.mirrors.has(id)) continue;
       const m: Mirror = {
@@ -92,6 +102,7 @@ export class MirrorApp {
         sourcePort: f.match.inPort,
         targetPort: out.port,
         createdAt: new Date().toISOString(),
+        fenceOnLinkDown,
       };
       this.mirrors.set(id, m);
       if (no >= this.nextNo) this.nextNo = no + 1n;

@@ -6,11 +6,25 @@ import { cookieFor } from './cookies.js';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, type FlowSpec } from './flow-spec.js';
 import { PRIORITY, TABLE_FORWARDING, TABLE_INGRESS } from './pipeline.js';
 
-export function mirrorIngressFlow(mirrorNo: bigint, sourcePort: number, targetPort: number): FlowSpec {
+/** The mirror cookie's bit for MirrorSpec.fenceOnLinkDown: the setting lives on the switch with
+ *  the flow, so a restarted controller that adopts the mirror keeps it. Mirror numbers stay below. */
+export const MIRROR_FENCE_BIT = 1n << 39n;
+
+/** The mirror number and setting an ingress flow's cookie carries (its low 40 bits). */
+export function mirrorOfCookie(cookie: bigint): { mirrorNo: bigint; fenceOnLinkDown: boolean } {
+  return { mirrorNo: cookie & (MIRROR_FENCE_BIT - 1n), fenceOnLinkDown: (cookie & MIRROR_FENCE_BIT) !== 0n };
+}
+
+export function mirrorIngressFlow(
+  mirrorNo: bigint,
+  sourcePort: number,
+  targetPort: number,
+  fenceOnLinkDown = false,
+): FlowSpec {
   return {
     tableId: TABLE_INGRESS,
     priority: PRIORITY.mirrorIngress,
-    cookie: cookieFor('mirror', mirrorNo),
+    cookie: cookieFor('mirror', fenceOnLinkDown ? mirrorNo | MIRROR_FENCE_BIT : mirrorNo),
     match: { inPort: sourcePort },
     apply: [{ type: 'output', port: targetPort }],
     gotoTable: TABLE_FORWARDING,

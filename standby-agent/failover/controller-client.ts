@@ -48,6 +48,9 @@ export interface MirrorRequest {
   dpid: string;
   sourcePort: number;
   targetPort: number;
+  /** the controller fences sourcePort itself when its link goes down (and says so by a
+   *  port-fenced event) */
+  fenceOnLinkDown?: boolean;
 }
 
 export interface RedirectRequest {
@@ -73,6 +76,11 @@ export interface PortStatusEvent {
   at: string;
   reason: string;
   port: { portNo: number; name: string; linkDown: boolean; adminDown: boolean };
+}
+
+/** The controller fenced a mirrored port whose link went down (MirrorRequest.fenceOnLinkDown). */
+export interface PortFencedEvent extends Omit<PortStatusEvent, 'type'> {
+  type: 'port-fenced';
 }
 
 /** an idle connection to the controller is closed after this long (well under the server's) */
@@ -297,13 +305,17 @@ export class ControllerClient {
   }
 }
 
-export function isPortStatusEvent(e: unknown): e is PortStatusEvent {
+function isPortEvent(e: unknown, type: string): boolean {
   const x = e as PortStatusEvent;
   return (
-    typeof x === 'object' &&
-    x !== null &&
-    x.type === 'port-status' &&
-    typeof x.port === 'object' &&
-    x.port !== null
+    typeof x === 'object' && x !== null && x.type === type && typeof x.port === 'object' && x.port !== null
   );
+}
+
+export function isPortStatusEvent(e: unknown): e is PortStatusEvent {
+  return isPortEvent(e, 'port-status');
+}
+
+export function isPortFencedEvent(e: unknown): e is PortFencedEvent {
+  return isPortEvent(e, 'port-fenced');
 }

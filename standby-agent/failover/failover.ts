@@ -67,6 +67,9 @@ export interface FailoverDeps {
   drainCapture?(quietSince?: number): Promise<BarrierResult>;
   /** frames from the service the tracker has seen so far (a mark taken as the fence is asked) */
   serviceFrames?(): number;
+  /** resolves once the controller reports the service port fenced on its own (it does so on a
+   *  link-down, see FenceWatch): the fence step then need not wait for its request's answer */
+  fenceSeen?(): Promise<void>;
   /** makes the service address local (idempotent) */
   takeAddress(): Promise<void> | void;
   /** puts the clients' MACs (seen on the mirror) in the neighbour table; returns how many */
@@ -179,8 +182,19 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   try {
     await step(
       'fence',
-      () => controller.setPortState(config.dpid, config.servicePort, 'down'),
-      () => `port ${config.servicePort} down`,
+      () => {
+        const asked = controller.setPortState(config.dpid, config.servicePort, 'down').then(() => 'asked');
+        const seen = deps.fenceSeen?.();
+        if (!seen) return asked;
+        asked.catch(() => {
+          // the controller's own fence came first: the request's fate no longer matters
+        });
+        return Promise.race([asked, seen.then(() => 'seen')]);
+      },
+      (by) =>
+        by === 'seen'
+          ? `port ${config.servicePort} down (fenced by the controller on link down)`
+          : `port ${config.servicePort} down`,
     );
   } catch (e) {
     const why =

@@ -17,6 +17,7 @@ import {
 import type { RestoreParams, Verdict } from '../tracking/verdict-types.js';
 import { interfaceTowards, localAddresses, macOf, setNeighbours, takeAddress } from './address.js';
 import type { MirrorRequest } from './controller-client.js';
+import { FenceWatch } from './fence-watch.js';
 import { type FailoverController, type FailoverDeps, type FailoverTrigger, runFailover } from './failover.js';
 import type { FailoverReport } from './report.js';
 import {
@@ -94,6 +95,8 @@ export type FailoverState = 'standby' | 'failing-over' | 'active';
 export class FailoverService {
   readonly liveness: LivenessMonitor | undefined;
   readonly joiner: ServiceJoiner;
+  /** the controller's own fence of the service port, from its events */
+  private readonly fenceWatch: FenceWatch;
   private mirrorId: string | undefined;
   private stopEvents: (() => void) | undefined;
   private stopWarm: (() => void) | undefined;
@@ -112,6 +115,7 @@ export class FailoverService {
 
   constructor(private readonly opts: FailoverServiceOptions) {
     this.joiner = new ServiceJoiner(opts.localService, opts.logger);
+    this.fenceWatch = new FenceWatch(opts.dpid, opts.servicePort);
     if (opts.heartbeat) {
       this.liveness = new LivenessMonitor({
         ...opts.heartbeat,
@@ -158,7 +162,10 @@ export class FailoverService {
     this.mac = opts.standbyMac ?? macOf(this.iface);
     if (opts.mirror !== false) await this.ensureMirror();
     this.stopEvents = opts.controller.followEvents(
-      (e) => this.liveness?.controllerEvent(e),
+      (e) => {
+        this.fenceWatch.controllerEvent(e);
+        this.liveness?.controllerEvent(e);
+      },
       (e) => opts.logger?.warn({ err: e.message }, 'controller event stream'),
     );
     this.stopWarm = opts.controller.keepWarm?.();
@@ -202,6 +209,8 @@ export class FailoverService {
         dpid: opts.dpid,
         sourcePort: opts.servicePort,
         targetPort: opts.standbyPort,
+        // this agent fails over on a link-down anyway: the controller may fence at once
+        fenceOnLinkDown: opts.autoFailover !== false,
       });
       this.mirrorId = m.id;
       opts.logger?.info(
@@ -349,6 +358,7 @@ export class FailoverService {
         drainCapture: restoreEnabled && this.barrierCheck?.ok ? opts.drainCapture : undefined,
         serviceFrames:
           opts.tracker.serviceFrames === undefined ? undefined : () => opts.tracker.serviceFrames ?? 0,
+        fenceSeen: () => this.fenceWatch.whenFenced(),
         takeAddress: () => takeAddress(opts.serviceIp, iface),
         warmNeighbours: (ips: string[]) =>
           setNeighbours(

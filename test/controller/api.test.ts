@@ -77,13 +77,18 @@ class FakeController implements ControllerFacade {
   listMirrors() {
     return this.mirrors;
   }
-  async addMirror(spec: { dpid: string; sourcePort: number; targetPort: number }) {
+  async addMirror(spec: { dpid: string; sourcePort: number; targetPort: number; fenceOnLinkDown?: boolean }) {
     this.known(spec.dpid);
     this.port(spec.sourcePort);
     this.port(spec.targetPort);
     if (spec.sourcePort === spec.targetPort)
       throw new InvalidRequestError('source and target port are the same');
-    const m = { ...spec, id: `m${this.mirrors.length + 1}`, createdAt: new Date().toISOString() };
+    const m = {
+      ...spec,
+      id: `m${this.mirrors.length + 1}`,
+      createdAt: new Date().toISOString(),
+      fenceOnLinkDown: spec.fenceOnLinkDown === true,
+    };
     this.mirrors.push(m);
     return m;
   }
@@ -194,10 +199,27 @@ t.test('mirrors: 401 without token, 400 bad body, 201, 404, delete', async (t) =
     headers: auth,
   });
   t.equal(r.statusCode, 400, 'same port');
+  r = await app.inject({
+    method: 'POST',
+    url: '/v1/mirrors',
+    payload: { ...body, fenceOnLinkDown: 'yes' },
+    headers: auth,
+  });
+  t.equal(r.statusCode, 400, 'fenceOnLinkDown must be a boolean');
   r = await app.inject({ method: 'POST', url: '/v1/mirrors', payload: body, headers: auth });
   t.equal(r.statusCode, 201);
   const id = r.json().id;
   t.equal(r.json().sourcePort, 1);
+  t.equal(r.json().fenceOnLinkDown, false, 'no fence on link down unless asked');
+  r = await app.inject({
+    method: 'POST',
+    url: '/v1/mirrors',
+    payload: { ...body, targetPort: 3, fenceOnLinkDown: true },
+    headers: auth,
+  });
+  t.equal(r.statusCode, 201);
+  t.equal(r.json().fenceOnLinkDown, true, 'asked for: shown');
+  await app.inject({ method: 'DELETE', url: `/v1/mirrors/${r.json().id}`, headers: auth });
   r = await app.inject({ url: '/v1/mirrors' });
   t.equal(r.json().length, 1);
   r = await app.inject({ method: 'DELETE', url: `/v1/mirrors/${id}` });

@@ -4,7 +4,8 @@ import { learnDecision } from '../../controller/apps/learning-switch.js';
 import { planResync } from '../../controller/desired-state.js';
 import { cookieFor, cookieKindOf, isOurs } from '../../controller/flows/cookies.js';
 import { learntFlowsFrom, learntRewrites } from '../../controller/flows/learnt-flow.js';
-import { mirrorIngressFlow } from '../../controller/flows/mirror-flows.js';
+import { MirrorApp } from '../../controller/apps/mirror.js';
+import { mirrorIngressFlow, mirrorOfCookie } from '../../controller/flows/mirror-flows.js';
 import { mirrorOutputs } from '../../controller/flows/mirror-outputs.js';
 import { pipelineFlows } from '../../controller/flows/pipeline.js';
 import { redirectFlows } from '../../controller/flows/redirect-flows.js';
@@ -204,6 +205,29 @@ const stats = (f: Partial<WireFlowStats>): WireFlowStats => ({
   unknownFields: [],
   apply: [],
   ...f,
+});
+
+t.test("a mirror's fence-on-link-down setting travels in its flow's cookie", async (t) => {
+  const plain = mirrorIngressFlow(7n, 2, 3);
+  const fencing = mirrorIngressFlow(7n, 2, 3, true);
+  t.not(plain.cookie, fencing.cookie, 'the setting changes the cookie');
+  t.equal(cookieKindOf(fencing.cookie), 'mirror', 'still a mirror cookie');
+  t.same(mirrorOfCookie(plain.cookie), { mirrorNo: 7n, fenceOnLinkDown: false });
+  t.same(mirrorOfCookie(fencing.cookie), { mirrorNo: 7n, fenceOnLinkDown: true });
+  // a restarted controller adopts both mirrors from the switch's flows, the setting included
+  const apps = new MirrorApp();
+  const adopted = apps.adopt('00000000000000aa', [
+    stats({ ...plain }),
+    stats({ ...mirrorIngressFlow(8n, 4, 3, true) }),
+  ]);
+  t.match(adopted, [
+    { id: 'm7', sourcePort: 2, targetPort: 3, fenceOnLinkDown: false },
+    { id: 'm8', sourcePort: 4, targetPort: 3, fenceOnLinkDown: true },
+  ]);
+  t.notOk(apps.fencesOnLinkDown('00000000000000aa', 2));
+  t.ok(apps.fencesOnLinkDown('00000000000000aa', 4));
+  // and its desired flows are the ones found (no resync churn)
+  t.equal(MirrorApp.flows(apps.get('m8'))[0].cookie, mirrorIngressFlow(8n, 4, 3, true).cookie);
 });
 
 t.test('resync plan', async (t) => {

@@ -301,3 +301,45 @@ t.test("the snapshot's barrier gets the service's frame count from before the fe
     /still coming after 40 markers \(900 after the first\): snapshot taken anyway/,
   );
 });
+
+t.test("the controller's own fence (seen in its events) ends the fence step", async (t) => {
+  // the request hangs (a busy controller): the port-fenced event decides
+  const { deps, calls } = setup();
+  let answer: (() => void) | undefined;
+  deps.controller.setPortState = (dpid, port, state) => {
+    calls.push(`port ${dpid} ${port} ${state}`);
+    return new Promise((resolve) => {
+      answer = () => resolve({});
+    });
+  };
+  deps.fenceSeen = () => Promise.resolve();
+  const r = await runFailover(deps, { kind: 'liveness', reason: 'link down' });
+  t.equal(r.outcome, 'completed');
+  t.equal(calls[0], 'port 0000000000000001 1 down', 'the fence is still asked');
+  t.equal(calls[1], 'snapshot', 'then the snapshot, without waiting for the answer');
+  t.match(
+    r.steps.find((s) => s.name === 'fence'),
+    {
+      ok: true,
+      detail: 'port 1 down (fenced by the controller on link down)',
+    },
+  );
+  answer?.();
+
+  // no such event: the answer decides, as before
+  const plain = setup();
+  plain.deps.fenceSeen = () => new Promise(() => {});
+  const r2 = await runFailover(plain.deps, { kind: 'liveness', reason: 'heartbeats' });
+  t.equal(r2.outcome, 'completed');
+  t.match(
+    r2.steps.find((s) => s.name === 'fence'),
+    { ok: true, detail: 'port 1 down' },
+  );
+
+  // the request fails before any event: no takeover
+  const failing = setup({ unreachable: true });
+  failing.deps.fenceSeen = () => new Promise(() => {});
+  const r3 = await runFailover(failing.deps, { kind: 'liveness', reason: 'heartbeats' });
+  t.equal(r3.outcome, 'aborted');
+  t.same(failing.calls, ['port 0000000000000001 1 down'], 'nothing after the failed fence');
+});

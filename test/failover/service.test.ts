@@ -128,3 +128,57 @@ t.test('a manual failover waiting for a fresh heartbeat goes on when the port go
     'the safety check let it through',
   );
 });
+
+t.test('the mirror asks the controller to fence on link down, unless failover is manual only', async (t) => {
+  for (const autoFailover of [undefined, false]) {
+    const asked: unknown[] = [];
+    const controller = fakeController();
+    controller.addMirror = async (m) => {
+      asked.push(m);
+      return { id: 'm1' };
+    };
+    const s = new FailoverService(options({ controller, autoFailover }));
+    await s.start();
+    s.stop();
+    t.match(asked, [{ sourcePort: 1, targetPort: 2, fenceOnLinkDown: autoFailover !== false }]);
+  }
+});
+
+t.test("a link-down failover goes on at the controller's port-fenced event", async (t) => {
+  // the controller fences on its own and says so; its answer to the agent's request never comes
+  let emit: (e: unknown) => void = () => {};
+  const controller = fakeController();
+  controller.followEvents = (onEvent) => {
+    emit = onEvent;
+    return () => {};
+  };
+  controller.setPortState = () => new Promise(() => {});
+  const s = new FailoverService(
+    options({
+      controller,
+      heartbeat: { target: { kind: 'tcp', host: '127.0.0.1', port: 9 }, intervalMs: 60_000 },
+      // no such interface: the failover stops at taking the address (no address of the host changes)
+      iface: 'nonstop-none0',
+    }),
+  );
+  t.teardown(() => s.stop());
+  await s.start();
+  const port = (linkDown: boolean, adminDown: boolean) => ({ portNo: 1, name: 'svc', linkDown, adminDown });
+  emit({ type: 'port-status', dpid: '0000000000000001', at: '', reason: 'modify', port: port(true, false) });
+  emit({
+    type: 'port-fenced',
+    dpid: '0000000000000001',
+    at: '',
+    reason: 'link down',
+    port: port(true, true),
+  });
+  for (let i = 0; i < 100 && !s.lastReport(); i++) await new Promise((r) => setTimeout(r, 20));
+  const report = s.lastReport();
+  t.equal(report?.trigger.kind, 'liveness', 'the link-down started it');
+  t.match(
+    report?.steps.find((x) => x.name === 'fence'),
+    { ok: true, detail: /fenced by the controller on link down/ },
+    'fenced without the answer to its request',
+  );
+  t.match(report?.error, /could not take the service address/, 'and went on to the next steps');
+});

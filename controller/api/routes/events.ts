@@ -11,7 +11,7 @@ export const eventRoutes: FastifyPluginAsync<{ controller: ControllerFacade; hea
     '/v1/events',
     {
       schema: {
-        summary: 'Server-sent events: switch-connected, switch-disconnected, port-status',
+        summary: 'Server-sent events: switch-connected, switch-disconnected, port-status, port-fenced',
         produces: ['text/event-stream'],
       },
     },

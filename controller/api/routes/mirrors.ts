@@ -9,6 +9,7 @@ const mirrorSchema = {
     dpid: { type: 'string' },
     sourcePort: { type: 'integer' },
     targetPort: { type: 'integer' },
+    fenceOnLinkDown: { type: 'boolean' },
     createdAt: { type: 'string' },
   },
 } as const;
@@ -47,6 +48,11 @@ export const mirrorRoutes: FastifyPluginAsync<{ controller: ControllerFacade }> 
             dpid: { type: 'string', pattern: dpidPattern },
             sourcePort: switchPort,
             targetPort: switchPort,
+            fenceOnLinkDown: {
+              type: 'boolean',
+              description:
+                'fence sourcePort (PORT_MOD down) as soon as its link goes down, and send a port-fenced event; only while someone follows /v1/events',
+            },
           },
         },
         response: { 201: mirrorSchema, ...errors(400, 401, 404, 502) },
