@@ -80,9 +80,9 @@ export class Agent {
       ),
       bufferSize: bufferBytes,
     });
-    this.capture.start((buf, len, tsMs) => {
-      if (!this.ignoring) this.pipeline.onBytes(buf, 0, len, tsMs);
-      else this.late?.onFrame(buf, len);
+    this.capture.start((buf, start, end, tsMs) => {
+      if (!this.ignoring) this.pipeline.onBytes(buf, start, end, tsMs);
+      else this.late?.onFrame(buf, start, end);
     });
     // markers from the first service address to itself pass the capture's filter
     const ip = this.opts.services[0]?.ip;

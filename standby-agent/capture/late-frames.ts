@@ -31,12 +31,13 @@ export class LateClientFrames {
   ) {}
 
   /** one captured frame, bytes [0, len) of the capture's shared buffer */
-  onFrame(buf: Buffer, len: number): void {
+  /** one captured frame: bytes [start, end) of `buf` */
+  onFrame(buf: Buffer, start: number, end: number): void {
     const seg = this.seg;
-    if (decodeInto(seg, buf, 0, len) !== undefined || isBarrier(seg)) return;
+    if (decodeInto(seg, buf, start, end) !== undefined || isBarrier(seg)) return;
     if (!isServiceEndpoint(this.services, seg.dst, seg.dstPort)) return;
     try {
-      this.inject(buf.subarray(0, len));
+      this.inject(buf.subarray(start, end));
       this.counts.passed++;
     } catch (e) {
       this.counts.failed++;

@@ -1,20 +1,18 @@
-// Live capture with libpcap (the `cap` package) on the standby's mirror interface. cap hands
-// every packet in one reused buffer; it goes to the pipeline as is (no copy per packet), and
-// the pipeline copies only the bytes it keeps.
+// Live capture with libpcap on the standby's mirror interface, through the agent's addon
+// (native/src/capture.cc): frames come in batches of up to 128, one JS call each, in one reused
+// buffer; each goes to the pipeline as is (no copy per frame), and the pipeline copies only the
+// bytes it keeps. Between batches the event loop runs, so a burst on the mirror does not hold
+// up the controller's events and answers.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { BARRIER_ECHO_MAC } from '../../controller/packets/barrier-marker.js';
+import { loadRepairAddon, type RepairAddon } from '../restore/repair-addon.js';
 
-const require = createRequire(import.meta.url);
-
-interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
-  setMinBytes?(n: number): void;
-  on(event: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
-  close(): void;
-  stats?(): { ps_recv: number; ps_drop: number; ps_ifdrop: number };
-}
+/** the batch buffer: 128 MTU-sized frames fit; a larger frame (offloads left on) opens a batch
+ *  of its own */
+const BATCH_BYTES = 256 * 1024;
+/** a frame's header in the batch: caplen (u32), original length (u32), timestamp ms (f64) */
+const RECORD_HEADER = 16;
 
 export interface LiveCaptureOptions {
   iface: string;
@@ -32,15 +30,15 @@ export interface CaptureStats {
   ifaceDrops: number;
   truncated: number;
   /** frames the interface received since the capture started (all of them, before the BPF
-   *  filter): well above `received` while the traffic is all for the service means the
-   *  capture ring overflowed (cap exposes no pcap_stats) */
+   *  filter) */
   ifaceReceived: number;
   /** offloads could not be turned off: the ring holds ~30x fewer frames (see disableOffloads) */
   offloadsOn: boolean;
 }
 
 export class LiveCapture {
-  private cap: CapHandle | undefined;
+  private addon: RepairAddon | undefined;
+  private id: number | undefined;
   private truncated = 0;
   private received = 0;
   private rxDroppedAtStart = 0;
@@ -49,42 +47,45 @@ export class LiveCapture {
 
   constructor(private readonly opts: LiveCaptureOptions) {}
 
-  /** `onFrame` gets the shared capture buffer and the frame's length: valid until it returns */
-  start(onFrame: (buf: Buffer, len: number, tsMs: number) => void): void {
+  /** `onFrame` gets the shared batch buffer and the frame's bytes [start, end) in it, valid until
+   *  it returns, and the capture's timestamp (ms since the epoch) */
+  start(onFrame: (buf: Buffer, start: number, end: number, tsMs: number) => void): void {
     this.offloadsOff = disableOffloads(this.opts.iface);
     this.rxDroppedAtStart = ifaceCounter(this.opts.iface, 'rx_dropped');
     this.rxPacketsAtStart = ifaceCounter(this.opts.iface, 'rx_packets');
-    const { Cap } = require('cap') as { Cap: new () => CapHandle };
-    const cap = new Cap();
-    const buffer = Buffer.alloc(this.opts.snaplen ?? 65535);
-    const linkType = cap.open(
+    const addon = loadRepairAddon();
+    const snaplen = this.opts.snaplen ?? 65535;
+    const batch = Buffer.alloc(Math.max(BATCH_BYTES, RECORD_HEADER + snaplen + 8));
+    this.id = addon.captureOpen(
       this.opts.iface,
       this.opts.filter,
       this.opts.bufferSize ?? 128 * 1024 * 1024,
-      buffer,
+      snaplen,
+      batch,
+      (count) => {
+        let at = 0;
+        for (let i = 0; i < count; i++) {
+          const caplen = batch.readUInt32LE(at);
+          if (caplen < batch.readUInt32LE(at + 4)) this.truncated++;
+          const start = at + RECORD_HEADER;
+          onFrame(batch, start, start + caplen, batch.readDoubleLE(at + 8));
+          at = (start + caplen + 7) & ~7;
+        }
+        this.received += count;
+      },
     );
-    if (linkType !== 'ETHERNET') {
-      cap.close();
-      throw new Error(`${this.opts.iface}: link type ${linkType}, expected ETHERNET`);
-    }
-    cap.setMinBytes?.(0); // deliver packets at once, not when the buffer fills
-    cap.on('packet', (nbytes, truncated) => {
-      this.received++;
-      if (truncated) this.truncated++;
-      onFrame(buffer, nbytes, Date.now());
-    });
-    this.cap = cap;
+    this.addon = addon;
   }
 
-  /** cap 0.2 exposes no pcap_stats: kernel drops are reported when a binding has them; the
-   *  interface's own rx_dropped counter (since start) stands in for ifaceDrops. */
+  /** pcap's kernel drops (the ring was full) and the interface's (its own rx_dropped counter
+   *  since the start when pcap has none) */
   stats(): CaptureStats {
-    const s = this.cap?.stats?.();
+    const s = this.id === undefined ? undefined : this.addon?.captureStats(this.id);
     return {
       received: this.received,
-      kernelDrops: s?.ps_drop ?? 0,
+      kernelDrops: s?.dropped ?? 0,
       ifaceDrops:
-        s?.ps_ifdrop ?? Math.max(0, ifaceCounter(this.opts.iface, 'rx_dropped') - this.rxDroppedAtStart),
+        s?.ifaceDropped || Math.max(0, ifaceCounter(this.opts.iface, 'rx_dropped') - this.rxDroppedAtStart),
       truncated: this.truncated,
       ifaceReceived: ifaceCounter(this.opts.iface, 'rx_packets') - this.rxPacketsAtStart,
       offloadsOn: !this.offloadsOff,
@@ -92,8 +93,8 @@ export class LiveCapture {
   }
 
   stop(): void {
-    this.cap?.close();
-    this.cap = undefined;
+    if (this.id !== undefined) this.addon?.captureClose(this.id);
+    this.id = undefined;
   }
 }
 

@@ -114,6 +114,20 @@ export interface RepairAddon {
   addAddress(ifname: string, ip: string, prefixLen: number): boolean;
   /** neighbour entries [ip, mac] on ifname (NUD_STALE), over rtnetlink; returns how many */
   setNeighbours(ifname: string, entries: Array<[string, string]>): number;
+  /** a promiscuous libpcap capture of `iface` through the BPF `filter`; `onBatch` gets `count`
+   *  frames in `batch` (native/src/capture.cc has the layout), valid until it returns; the id */
+  captureOpen(
+    iface: string,
+    filter: string,
+    ringBytes: number,
+    snaplen: number,
+    batch: Buffer,
+    onBatch: (count: number, bytes: number) => void,
+  ): number;
+  /** pcap's counters: received through the filter, dropped by the kernel, by the interface */
+  captureStats(id: number): { received?: number; dropped?: number; ifaceDropped?: number };
+  /** no batch comes after it */
+  captureClose(id: number): void;
 }
 
 /** The relay thread's counters (relayJoinMany's local connections, made and failed). */

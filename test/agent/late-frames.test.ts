@@ -29,12 +29,12 @@ t.test('segments to a service endpoint are handed on; the rest is not', async (t
   });
   const capture = Buffer.alloc(2048); // the capture's shared buffer: the frame is at its start
   request.copy(capture);
-  late.onFrame(capture, request.length);
+  late.onFrame(capture, 0, request.length);
   t.equal(handed.length, 1, 'a request to the service');
   t.same(handed[0], request, 'the frame exactly, not the rest of the capture buffer');
 
   const v6 = tcpFrame({ src: 'fd00::10', dst: 'fd00::1', sport: 40001, dport: 8080, seq: 1, flags: 'S' });
-  late.onFrame(v6, v6.length);
+  late.onFrame(v6, 0, v6.length);
   t.equal(handed.length, 2, 'IPv6, a service with every port');
 
   for (const [what, f] of [
@@ -50,7 +50,7 @@ t.test('segments to a service endpoint are handed on; the rest is not', async (t
     ['a capture barrier marker', barrierFrame('02:00:00:00:00:02', SVC, 5)],
     ['not IP', Buffer.alloc(60)],
   ] as const) {
-    late.onFrame(f, f.length);
+    late.onFrame(f, 0, f.length);
     t.equal(handed.length, 2, `not handed on: ${what}`);
   }
   t.same(late.counts, { passed: 2, failed: 0 });
@@ -61,6 +61,6 @@ t.test('a segment that cannot be handed on is counted with the reason', async (t
     throw new Error('injectIp: Operation not permitted');
   });
   const f = tcpFrame({ src: '10.9.0.10', dst: SVC, sport: 40000, dport: 80, seq: 1, flags: 'A' });
-  late.onFrame(f, f.length);
+  late.onFrame(f, 0, f.length);
   t.same(late.counts, { passed: 0, failed: 1, lastError: 'injectIp: Operation not permitted' });
 });

@@ -4,6 +4,7 @@
 // ends. One call restores a batch; a failure in one socket does not stop the others.
 #include <napi.h>
 
+#include "capture.h"
 #include "frame.h"
 #include "netlink.h"
 #include "relay.h"
@@ -620,6 +621,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeSilently", Napi::Function::New(env, CloseSilently, "closeSilently"));
   relay::Init(env, exports);
   frame::Init(env, exports);
+  capture::Init(env, exports);
   netlink::Init(env, exports);
   return exports;
 }
