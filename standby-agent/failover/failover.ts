@@ -286,13 +286,29 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
   }
   await neighbours;
 
-  // 4. restore
+  // 4. restore, each connection as the tracker has it now: the client bytes seen since the
+  // snapshot go into its receive queue at once, instead of waiting for the top-up
   /** the restored connections, by client endpoint (in restore order) */
   const restored = new Map<string, Restored>();
   const restoreStart = performance.now();
   const outcomes = await step(
     'restore',
-    () => deps.restore(restorable),
+    () => {
+      if (deps.laterSnapshot && restorable.length > 0) {
+        try {
+          const at = new Map<string, number>();
+          restorable.forEach((p, i) => at.set(endpoint(p.remote), i));
+          for (const v of deps.laterSnapshot()) {
+            const i = v.restorable ? at.get(endpoint(v.params.remote)) : undefined;
+            if (i !== undefined && v.restorable) restorable[i] = v.params;
+          }
+        } catch (e) {
+          // the snapshot's view is complete on its own: the top-up brings the rest
+          logger?.warn({ err: (e as Error).message }, 'no later view before the restore');
+        }
+      }
+      return deps.restore(restorable);
+    },
     (o) => `${o.filter((x) => x.ok).length}/${o.length} restored`,
   );
   const restoreMs = performance.now() - restoreStart;

@@ -351,9 +351,11 @@ export class FailoverService {
         laterSnapshot: () => {
           const { tracker } = opts;
           if (!restoreEnabled) return [];
-          return mark !== undefined && tracker.verdictsSince
-            ? tracker.verdictsSince(mark, performance.now())
-            : [...tracker.verdicts(performance.now())];
+          if (mark === undefined || !tracker.verdictsSince) return [...tracker.verdicts(performance.now())];
+          // each later view covers what came since the one before
+          const since = mark;
+          mark = tracker.dataMark?.();
+          return tracker.verdictsSince(since, performance.now());
         },
         drainCapture: restoreEnabled && this.barrierCheck?.ok ? opts.drainCapture : undefined,
         serviceFrames:

@@ -343,3 +343,36 @@ t.test("the controller's own fence (seen in its events) ends the fence step", as
   t.equal(r3.outcome, 'aborted');
   t.same(failing.calls, ['port 0000000000000001 1 down'], 'nothing after the failed fence');
 });
+
+t.test(
+  'the restore takes each connection as the tracker has it then, not as the snapshot had it',
+  async (t) => {
+    const { deps, calls } = setup();
+    // after the snapshot, client 1001 sent a second request: the tracker has both
+    const fresher = {
+      ...params(1001),
+      rcvNxt: 237,
+      recvQueue: Buffer.from('GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n'),
+    };
+    const views: string[] = [];
+    deps.laterSnapshot = () => {
+      views.push(calls.at(-1) ?? '');
+      return views.length === 1 ? [{ restorable: true, params: fresher }] : [];
+    };
+    const given: RestoreParams[] = [];
+    const restore = deps.restore;
+    deps.restore = (list) => {
+      given.push(...list);
+      return restore(list);
+    };
+    const r = await runFailover(deps, { kind: 'manual', reason: 'test' });
+    t.equal(r.outcome, 'completed');
+    t.equal(views[0], 'take-address', 'a later view, taken just before the restore');
+    t.equal(given.find((p) => p.remote.port === 1001)?.recvQueue.length, 37, 'restored with both requests');
+    t.equal(given.find((p) => p.remote.port === 1002)?.recvQueue.length, 18, 'the others as in the snapshot');
+    t.notOk(
+      calls.some((c) => c.startsWith('top-up')),
+      'nothing left for the top-up: its view has no newer bytes',
+    );
+  },
+);
