@@ -297,7 +297,7 @@ export async function runFailover(deps: FailoverDeps, trigger: FailoverTrigger):
       if (deps.laterSnapshot && restorable.length > 0) {
         try {
           const at = new Map<string, number>();
-          restorable.forEach((p, i) => at.set(endpoint(p.remote), i));
+          for (let i = 0; i < restorable.length; i++) at.set(endpoint(restorable[i].remote), i);
           for (const v of deps.laterSnapshot()) {
             const i = v.restorable ? at.get(endpoint(v.params.remote)) : undefined;
             if (i !== undefined && v.restorable) restorable[i] = v.params;
