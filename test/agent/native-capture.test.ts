@@ -4,11 +4,22 @@
 // batch's share still arrives, the snaplen cuts frames, and bad input is refused clearly.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { runFixtureInNamespace } from '../helpers/ns-fixture.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** what test/agent/fixtures/capture-batches-probe.ts prints */
+interface Findings {
+  frames: number;
+  inOrder: boolean;
+  lengths: Record<string, number>;
+  immediateAfter: number;
+  perTurn: number[];
+  stats: Record<string, unknown>;
+  smallFrames: number;
+  smallStats: { truncated: number };
+  errors: { noSuchIface: string; badFilter: string };
+}
+
 const id = randomBytes(3).toString('hex');
 const NS = `nc${id}`;
 const A = `nc${id}a`;
@@ -22,23 +33,12 @@ t.test('batches from a burst of 2,001 frames', async (t) => {
   execFileSync('ip', ['netns', 'add', NS]);
   execFileSync('ip', ['-n', NS, 'link', 'add', A, 'type', 'veth', 'peer', 'name', B]);
   for (const l of [A, B, 'lo']) execFileSync('ip', ['-n', NS, 'link', 'set', l, 'up']);
-  const out = execFileSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      NS,
-      process.execPath,
-      '--import',
-      'tsx',
-      join(root, 'test/agent/fixtures/capture-batches-probe.ts'),
-      A,
-      B,
-      '2000',
-    ],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-  const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
+  const r = runFixtureInNamespace(
+    NS,
+    'test/agent/fixtures/capture-batches-probe.ts',
+    [A, B, '2000'],
+    60_000,
+  ) as unknown as Findings;
   t.equal(r.frames, 2001, 'every frame, once');
   t.ok(r.inOrder, 'in the order sent');
   t.same(r.lengths, { 54: 2000, 1054: 1 }, 'whole frames (the large one too)');

@@ -4,11 +4,9 @@
 // wrong. The probe runs inside the namespace (netlink acts on the caller's namespace).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { runFixtureInNamespace } from '../helpers/ns-fixture.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const id = randomBytes(3).toString('hex');
 const NS = `ad${id}`;
 const DEV = `ad${id}0`;
@@ -25,22 +23,7 @@ process.once('exit', cleanup);
 t.teardown(cleanup);
 
 function probe(job: unknown): Record<string, unknown> {
-  const out = execFileSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      NS,
-      process.execPath,
-      '--import',
-      'tsx',
-      join(root, 'test/failover/fixtures/address-probe.ts'),
-      DEV,
-      JSON.stringify(job),
-    ],
-    { cwd: root, encoding: 'utf8', timeout: 30_000 },
-  );
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+  return runFixtureInNamespace(NS, 'test/failover/fixtures/address-probe.ts', [DEV, JSON.stringify(job)]);
 }
 
 t.test('the service address, IPv4 and IPv6, once or twice; 1,000 neighbours at once', async (t) => {
