@@ -396,7 +396,7 @@ export class Controller implements ControllerFacade {
     const s = this.switches.get(dpid);
     // a fence this controller started on the port's link-down is the one asked for: no second
     // PORT_MOD (and no second wait for the switch) when it is applied
-    const fenced = state === 'down' ? this.linkFence.pending(s.dpid, portNo) : undefined;
+    const fenced = state === 'down' ? this.linkFence.pending(s, portNo) : undefined;
     const byLinkDown = fenced
       ? await fenced.then(
           () => true,

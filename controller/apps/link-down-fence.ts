@@ -14,6 +14,8 @@ import { setPortState } from './port-control.js';
 interface Fence {
   done: Promise<void>;
   settled: boolean;
+  /** the switch connection it was made on: a reconnected switch may have forgotten it */
+  session: SwitchSession;
 }
 
 export interface LinkDownFenceDeps {
@@ -44,7 +46,7 @@ export class LinkDownFence {
     if (known?.settled && !adminDown) this.fences.delete(key);
     if (!linkDown || adminDown || this.fences.has(key)) return false;
     if (!this.deps.wanted(session.dpid, port.portNo) || this.deps.listeners() === 0) return false;
-    const fence: Fence = { settled: false, done: Promise.resolve() };
+    const fence: Fence = { settled: false, done: Promise.resolve(), session };
     fence.done = setPortState(session, port.portNo, 'down').then(
       () => {
         fence.settled = true;
@@ -75,10 +77,12 @@ export class LinkDownFence {
     return true;
   }
 
-  /** The fence this controller started on the port's link-down, in flight or done (a request to
-   *  take the port down waits for it instead of sending another PORT_MOD). */
-  pending(dpid: string, port: number): Promise<void> | undefined {
-    return this.fences.get(`${dpid}:${port}`)?.done;
+  /** The fence this controller started on the port's link-down, in flight or done, on this
+   *  connection of the switch (a request to take the port down waits for it instead of sending
+   *  another PORT_MOD). */
+  pending(session: SwitchSession, port: number): Promise<void> | undefined {
+    const f = this.fences.get(`${session.dpid}:${port}`);
+    return f?.session === session ? f.done : undefined;
   }
 
   /** The port is being brought up (or bounced) on request: the fence is over. */

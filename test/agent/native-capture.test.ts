@@ -1,7 +1,8 @@
 // The addon's live capture (native/src/capture.cc) on a real veth, in a namespace of its own:
 // every frame arrives once and in order, at most 128 per JS call with the event loop running
 // between calls (a burst does not hold up the agent's other events), a frame larger than the
-// batch's share still arrives, the snaplen cuts frames, and bad input is refused clearly.
+// batch's share still arrives (and frames too large for a batch, 9,000-byte MTU), the snaplen cuts
+// frames, and bad input is refused clearly.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
@@ -18,6 +19,7 @@ interface Findings {
   smallFrames: number;
   smallStats: { truncated: number };
   errors: { noSuchIface: string; badFilter: string };
+  jumbo: { frames: number; inOrder: boolean; lengths: Record<string, number> };
 }
 
 const id = randomBytes(3).toString('hex');
@@ -54,6 +56,11 @@ t.test('batches from a burst of 2,001 frames', async (t) => {
   t.match(r.stats, { received: 2001, kernelDrops: 0 }, "pcap's counters");
   t.equal(r.smallFrames, 2001, 'the snaplen-64 capture saw them too');
   t.equal(r.smallStats.truncated, 1, 'and counted the one frame it cut');
+  t.same(
+    r.jumbo,
+    { frames: 65, inOrder: true, lengths: { 8054: 65 } },
+    'frames too many for one batch buffer: all of them, the last without a frame after it',
+  );
   t.match(r.errors.noSuchIface, new RegExp(`${B}zz`), 'an interface that does not exist: named');
   t.match(r.errors.badFilter, /filter "tcp and hots 1\.2\.3\.4"/, 'a filter that does not compile: quoted');
 });

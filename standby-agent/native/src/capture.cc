@@ -107,19 +107,17 @@ void FreeCapture(Capture* c) {
 void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   auto* c = static_cast<Capture*>(handle->data);
   if (c->closing || status < 0) return;
-  // one batch, then back to the event loop; a frame left over from a full batch goes first
-  for (int rounds = 0; rounds < 2; rounds++) {
-    if (!c->overflow.empty()) {
-      pcap_pkthdr h;
-      memcpy(&h, c->overflow.data(), sizeof h);
-      if (RecordSize(h.caplen) <= c->batchSize) Put(c, &h, c->overflow.data() + sizeof h);
-      c->overflow.clear();
-    }
-    pcap_dispatch(c->pcap, kMaxBatch, Collect, reinterpret_cast<u_char*>(c));
-    if (c->count == 0) return;
-    if (!Deliver(c)) return;
-    // a batch cut short by a large frame: that frame goes now, not at the ring's next frame
-    if (c->overflow.empty()) return;
+  // one batch, then back to the event loop (what is left in the ring brings it back)
+  pcap_dispatch(c->pcap, kMaxBatch, Collect, reinterpret_cast<u_char*>(c));
+  if (c->count > 0 && !Deliver(c)) return;
+  // a frame that did not fit (large frames: offloads on) goes now, alone, not when the ring's
+  // next frame comes (there may be none: a capture barrier's marker would wait)
+  if (!c->overflow.empty()) {
+    pcap_pkthdr h;
+    memcpy(&h, c->overflow.data(), sizeof h);
+    Put(c, &h, c->overflow.data() + sizeof h);  // fits: the buffer holds a frame of snaplen
+    c->overflow.clear();
+    Deliver(c);
   }
 }
 
