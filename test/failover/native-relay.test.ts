@@ -39,6 +39,20 @@ function echoes(clients: net.Socket[], send: boolean): Promise<string[]> {
   );
 }
 
+/** `n` connected pairs: each client has sent `ping <its index>`, its peer (the restored
+ *  socket stand-in) has not read it */
+async function pinging(n: number): Promise<{ clients: net.Socket[]; restored: net.Socket[] }> {
+  const clients: net.Socket[] = [];
+  const restored: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const [client, r] = await pair();
+    client.write(`ping ${i}`);
+    clients.push(client);
+    restored.push(r);
+  }
+  return { clients, restored };
+}
+
 /** Two connected pairs whose inner ends are relayed: [client, local service side, ended]. */
 async function relayed(toClientFirst = Buffer.alloc(0), before?: (c: net.Socket) => Promise<void>) {
   const [client, restored] = await pair(true);
@@ -213,14 +227,7 @@ t.test('relayJoinMany: one call joins each fd, and an fd that is not one ends at
   const echo = net.createServer((s) => s.pipe(s));
   const port = await listen(echo);
   t.teardown(() => echo.close());
-  const clients: net.Socket[] = [];
-  const restored: net.Socket[] = [];
-  for (let i = 0; i < 50; i++) {
-    const [client, r] = await pair();
-    client.write(`ping ${i}`);
-    clients.push(client);
-    restored.push(r);
-  }
+  const { clients, restored } = await pinging(50);
   const ends = new Map<number, RelayOutcome>();
   const allEnded = new Promise<void>((resolve) => {
     NativeRelay.shared().joinMany([...restored.map(fdOf), 999_999], '127.0.0.1', port, (i, o) => {
@@ -263,14 +270,7 @@ t.test(
     });
     const port = await listen(echo);
     t.teardown(() => echo.close());
-    const clients: net.Socket[] = [];
-    const restored: net.Socket[] = [];
-    for (let i = 0; i < 500; i++) {
-      const [client, r] = await pair();
-      client.write(`ping ${i}`);
-      clients.push(client);
-      restored.push(r);
-    }
+    const { clients, restored } = await pinging(500);
     let ended = 0;
     const allEnded = new Promise<void>((resolve) => {
       NativeRelay.shared().joinMany(
