@@ -7,7 +7,7 @@
 // it was sent, behind the port-status event's own 1-20 ms trip, and its answer took 2-10 ms more.
 import type { Logger } from 'pino';
 import type { ControllerEvent } from '../facade.js';
-import { OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, type WirePort } from '../of-wire.js';
+import type { WirePort } from '../of-wire.js';
 import type { SwitchSession } from '../session.js';
 import { setPortState } from './port-control.js';
 
@@ -35,17 +35,15 @@ export class LinkDownFence {
 
   constructor(private readonly deps: LinkDownFenceDeps) {}
 
-  /** A PORT_STATUS: fences the port if its link went down and a mirror asks for it. Returns
-   *  whether a fence was started. */
-  onPortStatus(session: SwitchSession, port: WirePort): boolean {
+  /** A PORT_STATUS: fences the port if its link went down and a mirror asks for it. */
+  onPortStatus(session: SwitchSession, port: WirePort): void {
     const key = `${session.dpid}:${port.portNo}`;
-    const linkDown = (port.state & OFPPS_LINK_DOWN) !== 0;
-    const adminDown = (port.config & OFPPC_PORT_DOWN) !== 0;
+    const { linkDown, adminDown } = this.deps.portInfo(port);
     const known = this.fences.get(key);
     // brought up again by someone else: the next link-down fences anew
     if (known?.settled && !adminDown) this.fences.delete(key);
-    if (!linkDown || adminDown || this.fences.has(key)) return false;
-    if (!this.deps.wanted(session.dpid, port.portNo) || this.deps.listeners() === 0) return false;
+    if (!linkDown || adminDown || this.fences.has(key)) return;
+    if (!this.deps.wanted(session.dpid, port.portNo) || this.deps.listeners() === 0) return;
     const fence: Fence = { settled: false, done: Promise.resolve(), session };
     fence.done = setPortState(session, port.portNo, 'down').then(
       () => {
@@ -74,7 +72,6 @@ export class LinkDownFence {
       // reported above; a caller of pending() sees the failure too
     });
     this.fences.set(key, fence);
-    return true;
   }
 
   /** The fence this controller started on the port's link-down, in flight or done, on this
