@@ -92,7 +92,8 @@ export class TrackedConnection {
   unacked: { seq: number; data: Buffer }[] = [];
   unackedBytes = 0;
   unackedOverflow = false;
-  /** the table's data mark when client bytes were last delivered (see ConnectionTable.dataMark) */
+  /** the table's data mark when the client last sent bytes or acknowledged kept service bytes
+   *  (see ConnectionTable.dataMark) */
   clientDataMark = 0;
   /**
    * The direction whose bytes the mirror lost (the receiver acknowledged bytes the capture never
@@ -571,6 +572,7 @@ export class ConnectionTable {
     }
     if (dir === 'toServer') {
       // The client acknowledged service bytes: they no longer need keeping for a restore.
+      const keptBefore = conn.unackedBytes;
       while (conn.unacked.length > 0) {
         const head = conn.unacked[0];
         const end = u32(head.seq + head.data.length);
@@ -586,6 +588,9 @@ export class ConnectionTable {
           break;
         }
       }
+      // A later view (verdictsSince) must see it: restored from the older one, the socket would
+      // send those bytes again (the mirror brings the clients' ACKs late when the switch is busy)
+      if (conn.unackedBytes < keptBefore) conn.clientDataMark = ++this.dataCount;
       if (conn.hasAnalyzer) {
         const acked = conn.server.streamEnd - Math.max(0, seqDiff(conn.server.nxt, ack));
         if (acked >= 0) conn.analyzer.onClientAck(acked);
@@ -757,14 +762,16 @@ export class ConnectionTable {
     return this.serviceDataMs;
   }
 
-  /** A mark to pass to verdictsSince: where the stream of client bytes stands now. */
+  /** A mark to pass to verdictsSince: where the clients' progress (bytes sent, service bytes
+   *  acknowledged) stands now. */
   dataMark(): number {
     return this.dataCount;
   }
 
   /**
-   * Verdicts of the connections whose client sent bytes since `mark` only: the failover's
-   * top-up needs just those, and a verdict of each of a thousand connections took 10-15 ms.
+   * Verdicts of the connections whose client sent bytes, or acknowledged kept service bytes,
+   * since `mark` only: the failover's later views need just those, and a verdict of each of a
+   * thousand connections took 10-15 ms.
    */
   verdictsSince(mark: number, nowMs: number): Verdict[] {
     const out: Verdict[] = [];

@@ -421,34 +421,49 @@ t.test('generic protocol: restorable only while no payload flowed', async (t) =>
   if (!v.restorable) t.equal(v.code, 'not-analysable');
 });
 
-t.test('verdictsSince: only the connections whose client sent bytes after the mark', async (t) => {
-  const a = new Conversation({ ip: '10.0.0.1', port: 40001 });
-  const b = new Conversation({ ip: '10.0.0.2', port: 40002 });
-  for (const conv of [a, b]) {
-    conv.handshake();
-    conv.c(PSH | ACK, REQ);
-    conv.s(PSH | ACK, REPLY);
-    conv.c(ACK);
-  }
-  const tbl = table();
-  feed(tbl, [...a.frames, ...b.frames]);
-  const mark = tbl.dataMark();
-  t.same(tbl.verdictsSince(mark, 2000), [], 'nothing new yet');
-  const before = b.frames.length;
-  b.c(ACK); // an ACK carries no bytes: not new data
-  b.s(PSH | ACK, REPLY); // the service's bytes are not the client's
-  feed(tbl, b.frames.slice(before));
-  t.same(tbl.verdictsSince(mark, 2000), [], 'ACKs and service bytes do not count');
-  const again = a.frames.length;
-  a.c(PSH | ACK, REQ);
-  feed(tbl, a.frames.slice(again));
-  const later = tbl.verdictsSince(mark, 2000);
-  t.equal(later.length, 1, 'one connection sent more');
-  const v = later[0];
-  t.ok(v.restorable && v.params.remote.port === 40001, 'the one that did');
-  if (v.restorable) t.equal(v.params.recvQueue.toString(), REQ, 'with its new bytes to top up');
-  t.same(tbl.verdictsSince(tbl.dataMark(), 2000), [], 'a new mark starts again');
-});
+t.test(
+  'verdictsSince: only the connections whose client sent bytes, or acknowledged kept service bytes, after the mark',
+  async (t) => {
+    const a = new Conversation({ ip: '10.0.0.1', port: 40001 });
+    const b = new Conversation({ ip: '10.0.0.2', port: 40002 });
+    for (const conv of [a, b]) {
+      conv.handshake();
+      conv.c(PSH | ACK, REQ);
+      conv.s(PSH | ACK, REPLY);
+    }
+    a.c(ACK); // b's client has not acknowledged its reply yet: a restore would send it again
+    const tbl = table();
+    feed(tbl, [...a.frames, ...b.frames]);
+    let mark = tbl.dataMark();
+    t.same(tbl.verdictsSince(mark, 2000), [], 'nothing new yet');
+    let from = a.frames.length;
+    a.c(ACK); // acknowledges nothing kept
+    feed(tbl, a.frames.slice(from));
+    t.same(tbl.verdictsSince(mark, 2000), [], 'an ACK of nothing kept does not count');
+    const before = b.frames.length;
+    b.c(ACK); // the reply arrived: nothing left to send again
+    feed(tbl, b.frames.slice(before));
+    const acked = tbl.verdictsSince(mark, 2000);
+    t.equal(acked.length, 1, 'an ACK of kept service bytes counts');
+    const bv = acked[0];
+    t.ok(bv.restorable && bv.params.remote.port === 40002, 'for the connection it acknowledged');
+    if (bv.restorable) t.equal(bv.params.sendQueue.length, 0, 'whose send queue is now empty');
+    mark = tbl.dataMark();
+    from = b.frames.length;
+    b.s(PSH | ACK, REPLY); // the service's bytes are not the client's
+    feed(tbl, b.frames.slice(from));
+    t.same(tbl.verdictsSince(mark, 2000), [], 'service bytes do not count');
+    const again = a.frames.length;
+    a.c(PSH | ACK, REQ);
+    feed(tbl, a.frames.slice(again));
+    const later = tbl.verdictsSince(mark, 2000);
+    t.equal(later.length, 1, 'one connection sent more');
+    const v = later[0];
+    t.ok(v.restorable && v.params.remote.port === 40001, 'the one that did');
+    if (v.restorable) t.equal(v.params.recvQueue.toString(), REQ, 'with its new bytes to top up');
+    t.same(tbl.verdictsSince(tbl.dataMark(), 2000), [], 'a new mark starts again');
+  },
+);
 
 t.test(
   'lastServiceDataMs: when the service last sent new bytes (not ACKs, not retransmissions)',
