@@ -25,6 +25,11 @@ export class ExchangeLog {
     this.requestBytes = new RetainedBytes(limits.maxBytes);
   }
 
+  /** the connection is idle: storage kept for the next request goes (see ByteQueue.compact) */
+  compact(): void {
+    this.requestBytes.compact();
+  }
+
   /** client bytes, in order: retained for a possible replay */
   onRequestBytes(offset: number, data: Buffer): void {
     if (this.serverStreamEnd === 0 && offset > 0) this.requestBytes.reset(offset);

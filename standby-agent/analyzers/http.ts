@@ -436,6 +436,11 @@ export class HttpAnalyzer implements StreamAnalyzer {
     this.log.onClientAck(offset);
   }
 
+  compact(): void {
+    this.log.compact();
+    this.replyBytes.compact();
+  }
+
   view(): AnalyzerView {
     const view = this.log.view(
       'http',

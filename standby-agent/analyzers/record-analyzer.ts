@@ -87,6 +87,10 @@ export abstract class RecordStreamAnalyzer implements StreamAnalyzer {
     this.log.onClientAck(offset);
   }
 
+  compact(): void {
+    this.log.compact();
+  }
+
   view(): AnalyzerView {
     return this.log.view(
       this.protocol,

@@ -1,62 +1,56 @@
 // The request bytes a connection keeps for replay: a contiguous window [start, end) of the
 // client's stream, trimmed from the front as replies are acknowledged, capped in size.
+import { ByteQueue } from './byte-queue.js';
+
 export class RetainedBytes {
-  private chunks: Buffer[] = [];
+  private readonly bytes = new ByteQueue();
   /** stream offset of the first retained byte */
   start = 0;
   /** stream offset after the last byte seen */
   end = 0;
-  private size = 0;
   /** bytes before `start` were dropped because of the cap (not merely because they were answered) */
   lostBefore = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   reset(offset: number): void {
-    this.chunks = [];
-    this.size = 0;
+    this.bytes.clear();
     this.start = offset;
     this.end = offset;
   }
 
   append(offset: number, data: Buffer): void {
     if (offset !== this.end) this.reset(offset);
-    // Copy: the caller's buffer may be reused by the capture (small copies use Node's pool).
-    const copy = Buffer.allocUnsafe(data.length);
-    data.copy(copy);
-    this.chunks.push(copy);
-    this.size += data.length;
     this.end += data.length;
-    if (this.size > this.maxBytes) {
-      this.dropTo(this.end - this.maxBytes);
-      this.lostBefore = this.start;
+    if (this.end - this.start <= this.maxBytes) {
+      this.bytes.push(data, 0, data.length);
+      return;
     }
+    // over the cap: only the last maxBytes stay (of which this data's tail)
+    const fromData = Math.max(0, data.length - this.maxBytes);
+    this.bytes.drop(this.bytes.length + data.length - fromData - this.maxBytes);
+    this.bytes.push(data, fromData, data.length);
+    this.start = this.end - this.bytes.length;
+    this.lostBefore = this.start;
   }
 
   /** forget bytes before `offset` (they belong to answered, acknowledged exchanges) */
   dropTo(offset: number): void {
-    let cut = offset - this.start;
-    while (cut > 0 && this.chunks.length > 0) {
-      const head = this.chunks[0];
-      if (head.length <= cut) {
-        this.chunks.shift();
-        cut -= head.length;
-        this.size -= head.length;
-        this.start += head.length;
-      } else {
-        this.chunks[0] = head.subarray(cut);
-        this.size -= cut;
-        this.start += cut;
-        cut = 0;
-      }
-    }
-    if (this.chunks.length === 0) this.start = Math.max(this.start, Math.min(offset, this.end));
+    const cut = Math.min(offset - this.start, this.bytes.length);
+    if (cut <= 0) return;
+    this.bytes.drop(cut);
+    this.start += cut;
+  }
+
+  /** lets the kept storage go if nothing is retained (see ByteQueue.compact) */
+  compact(): void {
+    this.bytes.compact();
   }
 
   /** bytes [from, end), or undefined when some were dropped by the cap */
   slice(from: number): Buffer | undefined {
     if (from < this.start) return from >= this.end ? Buffer.alloc(0) : undefined;
     if (from >= this.end) return Buffer.alloc(0);
-    return Buffer.concat(this.chunks).subarray(from - this.start);
+    return this.bytes.copyFrom(from - this.start);
   }
 }

@@ -64,6 +64,8 @@ export interface StreamAnalyzer {
   /** the client acknowledged toClient bytes up to this stream offset (exclusive) */
   onClientAck(offset: number): void;
   view(): AnalyzerView;
+  /** the connection is idle: let storage kept for the next message go */
+  compact?(): void;
 }
 
 export interface FifoLimits {

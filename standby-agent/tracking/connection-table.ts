@@ -3,6 +3,7 @@
 // sequence state, windows and scales, MSS, SACK, timestamps), hands each direction's in-order
 // bytes to the connection's application analyzer, and drops entries on close, RST, idleness
 // or when the cap bites (half-open entries first, so a SYN flood cannot push out real ones).
+import { ByteQueue } from '../analyzers/byte-queue.js';
 import { GenericAnalyzer } from '../analyzers/generic.js';
 import { createAnalyzer, protocolForPort } from '../analyzers/index.js';
 import {
@@ -88,10 +89,19 @@ export class TrackedConnection {
   /** listed in the table's half-open queue (the first to go when the cap bites) */
   halfOpenListed = false;
   private analyzerInstance: StreamAnalyzer | undefined;
-  /** service bytes the client has not acknowledged yet, for the restored socket's send queue */
-  unacked: { seq: number; data: Buffer }[] = [];
-  unackedBytes = 0;
+  /** service bytes the client has not acknowledged yet, for the restored socket's send queue;
+   *  the first is at unackedSeq (made at the first service byte) */
+  unacked: ByteQueue | undefined = undefined;
+  unackedSeq = 0;
   unackedOverflow = false;
+  get unackedBytes(): number {
+    return this.unacked === undefined ? 0 : this.unacked.length;
+  }
+  /** idle: the byte storage kept for its next messages goes (see ByteQueue) */
+  compact(): void {
+    if (this.unacked?.length === 0) this.unacked = undefined;
+    this.analyzerInstance?.compact?.();
+  }
   /** the table's data mark when the client last sent bytes or acknowledged kept service bytes
    *  (see ConnectionTable.dataMark) */
   clientDataMark = 0;
@@ -200,6 +210,8 @@ const macText = (b: Buffer, o: number) => {
   for (let i = 0; i < 6; i++) s += (i ? ':' : '') + b[o + i].toString(16).padStart(2, '0');
   return s;
 };
+/** a connection with no frame for this long lets its kept byte storage go (sweep: every second) */
+const COMPACT_IDLE_MS = 2000;
 const seqLt = (a: number, b: number) => ((a - b) | 0) < 0;
 const seqDiff = (a: number, b: number) => (a - b) | 0;
 const u32 = (n: number) => n >>> 0;
@@ -490,8 +502,7 @@ export class ConnectionTable {
       }
       side.held = undefined;
     }
-    conn.unacked = [];
-    conn.unackedBytes = 0;
+    conn.unacked?.clear();
   }
 
   /**
@@ -509,8 +520,7 @@ export class ConnectionTable {
       side.held = undefined;
       side.gapLost = false;
     }
-    conn.unacked = [];
-    conn.unackedBytes = 0;
+    conn.unacked?.clear();
     conn.unackedOverflow = false;
     conn.resetAnalyzer();
   }
@@ -572,25 +582,16 @@ export class ConnectionTable {
     }
     if (dir === 'toServer') {
       // The client acknowledged service bytes: they no longer need keeping for a restore.
-      const keptBefore = conn.unackedBytes;
-      while (conn.unacked.length > 0) {
-        const head = conn.unacked[0];
-        const end = u32(head.seq + head.data.length);
-        if (!seqLt(ack, end)) {
-          conn.unacked.shift();
-          conn.unackedBytes -= head.data.length;
-        } else {
-          const cut = seqDiff(ack, head.seq);
-          if (cut > 0) {
-            conn.unacked[0] = { seq: ack, data: head.data.subarray(cut) };
-            conn.unackedBytes -= cut;
-          }
-          break;
-        }
+      const kept = conn.unacked;
+      const cut = kept === undefined ? 0 : Math.min(seqDiff(ack, conn.unackedSeq), kept.length);
+      if (kept !== undefined && cut > 0) {
+        kept.drop(cut);
+        conn.unackedSeq = u32(conn.unackedSeq + cut);
+        // A later view (verdictsSince) must see it: restored from the older one, the socket
+        // would send those bytes again (the mirror brings the clients' ACKs late when the switch
+        // is busy)
+        conn.clientDataMark = ++this.dataCount;
       }
-      // A later view (verdictsSince) must see it: restored from the older one, the socket would
-      // send those bytes again (the mirror brings the clients' ACKs late when the switch is busy)
-      if (conn.unackedBytes < keptBefore) conn.clientDataMark = ++this.dataCount;
       if (conn.hasAnalyzer) {
         const acked = conn.server.streamEnd - Math.max(0, seqDiff(conn.server.nxt, ack));
         if (acked >= 0) conn.analyzer.onClientAck(acked);
@@ -706,9 +707,14 @@ export class ConnectionTable {
       conn.unackedOverflow = true;
       return;
     }
-    // Copy: live capture buffers are reused, and the restore may come minutes later.
-    conn.unacked.push({ seq, data: copyRange(buf, start, end) });
-    conn.unackedBytes += end - start;
+    // Copied (live capture buffers are reused, and the restore may come minutes later), after
+    // the bytes kept so far: in-order delivery makes them contiguous; if not, the older ones go
+    // and the verdict sees the send queue does not start at the client's ACK.
+    conn.unacked ??= new ByteQueue();
+    const kept = conn.unacked;
+    if (kept.length > 0 && seq !== u32(conn.unackedSeq + kept.length)) kept.clear();
+    if (kept.length === 0) conn.unackedSeq = seq;
+    kept.push(buf, start, end);
   }
 
   private updateCloseState(conn: TrackedConnection, to: SideState): void {
@@ -739,6 +745,8 @@ export class ConnectionTable {
       } else if (idle > this.idleMs) {
         this.remove(c);
         this.counters.expiredIdle++;
+      } else if (idle > COMPACT_IDLE_MS) {
+        c.compact();
       }
     }
   }

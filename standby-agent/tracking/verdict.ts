@@ -126,8 +126,8 @@ export function verdictFor(conn: TrackedConnection, _nowMs: number): Verdict {
     if (conn.unackedOverflow) {
       return notRestorable(conn, 'in-flight-not-retained', 'too many unacknowledged service bytes to keep');
     }
-    sendQueue = Buffer.concat(conn.unacked.map((u) => u.data));
-    const start = conn.unacked[0]?.seq;
+    sendQueue = conn.unacked === undefined ? sendQueue : conn.unacked.copyFrom();
+    const start = sendQueue.length > 0 ? conn.unackedSeq : undefined;
     if (sendQueue.length !== inFlight || (start !== undefined && start !== client.ack)) {
       return notRestorable(conn, 'in-flight-not-retained', 'unacknowledged service bytes were not all seen');
     }

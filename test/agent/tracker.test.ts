@@ -465,6 +465,43 @@ t.test(
   },
 );
 
+t.test('an idle connection lets its kept byte storage go and carries on as before', async (t) => {
+  const run = (idleGapMs: number) => {
+    const conv = new Conversation({ ip: '10.0.0.1', port: 40001 });
+    const other = new Conversation({ ip: '10.0.0.2', port: 40002 });
+    conv.handshake();
+    conv.c(PSH | ACK, REQ);
+    conv.s(PSH | ACK, REPLY);
+    conv.c(ACK);
+    other.handshake();
+    const tbl = table();
+    feed(tbl, conv.frames, 1000);
+    const c = [...tbl.entries()][0];
+    const keptAtFirst = c.unacked !== undefined;
+    // the other connection's frames move the table's clock on: its sweep finds conv idle
+    feed(tbl, other.frames, 1000 + idleGapMs);
+    const keptAfter = c.unacked !== undefined;
+    const from = conv.frames.length;
+    conv.c(PSH | ACK, REQ);
+    conv.s(PSH | ACK, REPLY); // not acknowledged yet: in the send queue
+    feed(tbl, conv.frames.slice(from), 1000 + idleGapMs);
+    const v = tbl.verdicts(1000 + idleGapMs).find((x) => x.restorable && x.params.remote.port === 40001);
+    return { keptAtFirst, keptAfter, v };
+  };
+  const busy = run(500);
+  const idle = run(2500);
+  t.ok(busy.keptAtFirst, 'an emptied send queue keeps its storage for the next reply');
+  t.ok(busy.keptAfter, 'kept while the connection is busy');
+  t.notOk(idle.keptAfter, 'let go once it was idle for 2 s');
+  t.ok(idle.v?.restorable, 'the connection is restorable after');
+  if (idle.v?.restorable && busy.v?.restorable) {
+    t.equal(idle.v.params.sendQueue.toString(), REPLY, 'its new reply is kept');
+    // the same restore as without the pause (but for when the service's timestamp was seen)
+    const at = (p: typeof idle.v.params) => ({ ...p, timestamps: { ...p.timestamps, seenAtMs: 0 } });
+    t.same(at(idle.v.params), at(busy.v.params), 'the same restore as without the idle pause');
+  }
+});
+
 t.test(
   'lastServiceDataMs: when the service last sent new bytes (not ACKs, not retransmissions)',
   async (t) => {
