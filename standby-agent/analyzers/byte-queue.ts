@@ -21,7 +21,9 @@ export class ByteQueue {
     if (n <= 0) return;
     let store = this.store;
     if (store === undefined || this.head + this.length + n > store.length) {
-      if (store !== undefined && this.length + n <= store.length) {
+      // moved to the front only once at least half the storage was consumed: a queue kept
+      // nearly full (a stream with much in flight) would otherwise move all of it per segment
+      if (store !== undefined && this.length + n <= store.length && this.head >= store.length >>> 1) {
         store.copyWithin(0, this.head, this.head + this.length);
       } else {
         let size = store === undefined ? MIN_BYTES : store.length * 2;
