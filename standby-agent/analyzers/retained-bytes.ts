@@ -1,5 +1,5 @@
-// The request bytes a connection keeps for replay: a contiguous window [start, end) of the
-// client's stream, trimmed from the front as replies are acknowledged, capped in size.
+// Bytes of one direction's stream a connection keeps (the requests for replay, the reply in
+// progress): a contiguous window [start, end), trimmed from the front, capped in size.
 import { ByteQueue } from './byte-queue.js';
 
 export class RetainedBytes {

@@ -30,7 +30,6 @@ export class LateClientFrames {
     private readonly inject: (frame: Buffer) => void,
   ) {}
 
-  /** one captured frame, bytes [0, len) of the capture's shared buffer */
   /** one captured frame: bytes [start, end) of `buf` */
   onFrame(buf: Buffer, start: number, end: number): void {
     const seg = this.seg;
