@@ -2,8 +2,9 @@
 // (capture, tracker, TCP_REPAIR), nginx from Debian on the service and the standby.
 // a) 20 keep-alive clients; the service node dies (link down, nginx killed) mid-run: every
 //    request gets exactly one correct response, no connection is reset or replaced.
-// c) a connection the agent only saw mid-stream is reset at failover (ECONNRESET while idle,
-//    so the RST can only come from the switch) and its reconnect is served by the standby.
+// c) a connection the agent only saw mid-stream is reset at failover, within 1 s of the kill
+//    (ECONNRESET while idle, so the RST can only come from the switch), and its reconnect is
+//    served by the standby.
 import t from 'tap';
 import { createTestLab } from '../helpers/lab.js';
 import { sleep, waitForReport } from './e2e-helpers.js';
@@ -24,6 +25,8 @@ t.test(
     await clients.ready;
     await sleep(1000);
     await killServiceNode(s);
+    // the mid-stream client's clock at the kill: its reset must come within a second of it
+    early.mark();
     const report = await waitForReport(s);
     await sleep(2000);
     const summary = await clients.stop();
@@ -75,6 +78,12 @@ t.test(
     // c)
     const e = earlySummary.connections[0];
     t.equal(e.errors[0]?.code, 'ECONNRESET', 'the mid-stream connection is reset');
+    t.ok(early.markedAtMs !== undefined, 'the mid-stream client printed its clock at the kill');
+    const resetAfterMs = (e.errors[0]?.atMs ?? Number.POSITIVE_INFINITY) - (early.markedAtMs ?? 0);
+    t.ok(
+      resetAfterMs >= 0 && resetAfterMs < 1000,
+      `reset within 1 s of the kill, not a hang (${resetAfterMs.toFixed(1)} ms)`,
+    );
     t.ok(e.reconnects >= 1 && e.localPorts.length >= 2, 'the client reconnected');
     t.ok(e.responses >= 2, 'its reconnect is served (by the standby: the service is dead)');
     const reset = report.connections.find(

@@ -282,6 +282,8 @@ export interface ClientRun {
   readyAtMs?: number;
   /** marks this moment: each connection then reports the failure's gap (failureGapMs) */
   mark(): void;
+  /** the clients' clock (ms) at the first mark, once they have printed it */
+  markedAtMs?: number;
   /** the failover is over: gaps that begin from now on are not the failure's (laterGapMs) */
   settle(): void;
 }
@@ -365,6 +367,8 @@ export function startClients(
       run.readyAtMs = Number(m[1]);
       markReady();
     }
+    const marked = /\{"responses":\d+,"atMs":([\d.]+)\}/.exec(out);
+    if (marked && run.markedAtMs === undefined) run.markedAtMs = Number(marked[1]);
   });
   const run: ClientRun = {
     proc,
