@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { warmUpPipeline } from '../../standby-agent/capture/warm-up.js';
 
 t.test('synthetic exchanges go through the whole pipeline', async (t) => {
@@ -35,7 +35,15 @@ t.test('generic and port-0 services, IPv6-only services', async (t) => {
 // so on live values: compiled during a failover of 1,000 connections, it took 30-40 ms of the
 // compiler threads' CPU from the switch and the services (bench/failover with --trace-opt).
 // The probe warms up, then does a failover's per-connection work on a live-like table.
-t.test('after the warm-up, a live-like snapshot is neither optimised again nor deoptimised', async (t) => {
+// V8's tiering is not deterministic (concurrent compiles, budgets, code let go in the probe's
+// major GCs): with 3 probes at once, 1 run in 24 had one function marked after the warm-up
+// (`verdicts`), and one clean-clone CI run `currentTsVal`. A warm-up that misses a function
+// shows it in every run; so the probe runs until two runs agree, and two clean runs pass.
+const FAILOVER_PATH =
+  /<JSFunction (verdictFor|verdicts|verdictsSince|view|toRepairSpec|currentTsVal|pendingRequestBytes|packRestoreSpecs|specProblem|u32Problem|isU32) /;
+
+/** One probe run: what V8 compiled on the failover path after the warm-up. */
+function probeRun(t: Test): string[] {
   const probe = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'warm-snapshot-probe.ts');
   // stdbuf: V8 prints its traces through C stdio, which a pipe buffers; line-buffered, they
   // come out in order with the probe's own marker (written straight to the pipe)
@@ -51,10 +59,20 @@ t.test('after the warm-up, a live-like snapshot is neither optimised again nor d
   t.match(r.stdout, /"restoreWarmUp":1024/, 'the restore warm-up made its sockets');
   const after = r.stdout.split('live-like snapshot\n')[1] ?? '';
   t.match(after, /"verdicts":1000,"specs":1000,"later":1000/, 'the probe took its snapshot');
-  const failoverPath =
-    /<JSFunction (verdictFor|verdicts|verdictsSince|view|toRepairSpec|currentTsVal|pendingRequestBytes|packRestoreSpecs|specProblem|u32Problem|isU32) /;
-  const work = after
+  return after
     .split('\n')
-    .filter((l) => /^\[(marking|bailout|completed optimizing)/.test(l) && failoverPath.test(l));
-  t.same(work, [], 'no compiler work on the failover path');
+    .filter((l) => /^\[(marking|bailout|completed optimizing)/.test(l) && FAILOVER_PATH.test(l));
+}
+
+t.test('after the warm-up, a live-like snapshot is neither optimised again nor deoptimised', async (t) => {
+  const runs: string[][] = [];
+  while (runs.filter((w) => w.length === 0).length < 2 && runs.filter((w) => w.length > 0).length < 2)
+    runs.push(probeRun(t));
+  for (const w of runs)
+    if (w.length > 0) t.comment(`compiler work after the warm-up in one run: ${w.join(' | ')}`);
+  t.same(
+    runs.filter((w) => w.length === 0).length,
+    2,
+    `no compiler work on the failover path in two runs (of ${runs.length})`,
+  );
 });
