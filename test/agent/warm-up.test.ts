@@ -36,9 +36,10 @@ t.test('generic and port-0 services, IPv6-only services', async (t) => {
 // compiler threads' CPU from the switch and the services (bench/failover with --trace-opt).
 // The probe warms up, then does a failover's per-connection work on a live-like table.
 // V8's tiering is not deterministic (concurrent compiles, budgets, code let go in the probe's
-// major GCs): with 3 probes at once, 1 run in 24 had one function marked after the warm-up
-// (`verdicts`), and one clean-clone CI run `currentTsVal`. A warm-up that misses a function
-// shows it in every run; so the probe runs until two runs agree, and two clean runs pass.
+// major GCs): before the warm-up took two snapshots a round, 1 probe run in 24 (3 at once) had
+// `verdicts` marked after the warm-up, and one clean-clone CI run `currentTsVal`. A warm-up that
+// misses a function shows it in every run; so the probe runs until two runs agree, and two clean
+// runs pass.
 const FAILOVER_PATH =
   /<JSFunction (verdictFor|verdicts|verdictsSince|view|toRepairSpec|currentTsVal|pendingRequestBytes|packRestoreSpecs|specProblem|u32Problem|isU32) /;
 
