@@ -3,18 +3,16 @@
 import t from 'tap';
 import { ByteQueue } from '../../standby-agent/analyzers/byte-queue.js';
 import { RetainedBytes } from '../../standby-agent/analyzers/retained-bytes.js';
+import { prng } from '../helpers/prng.js';
 
-/** a deterministic stream of numbers in [0, n) */
-function prng(seed: number) {
-  let x = seed >>> 0;
-  return (n: number) => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x % n;
-  };
+/** a deterministic stream of integers in [0, n) */
+function integers(seed: number) {
+  const next = prng(seed);
+  return (n: number) => Math.floor(next() * n);
 }
 
 t.test('ByteQueue: pushes, drops and copies agree with an array, across growth and compaction', async (t) => {
-  const next = prng(7);
+  const next = integers(7);
   const q = new ByteQueue();
   let model: number[] = [];
   let byte = 0;

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { decode, encode, OfpDecodeError, OfpFramer } from '../../controller/openflow/index.js';
+import { prng } from '../helpers/prng.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = process.env.OF_VECTORS_DIR ?? resolve(repo, '../shared/openflow-vectors/of13');
@@ -13,18 +14,6 @@ const vectors = readdirSync(join(dir, 'packet'))
   .map((f) => readFileSync(join(dir, 'packet', f)));
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const MUTATIONS = Number(process.env.FUZZ_MUTATIONS ?? 120_000);
-
-/** mulberry32: small, fast, reproducible */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fixLength(b: Buffer): Buffer {
   if (b.length >= 4 && b.length <= 0xffff) b.writeUInt16BE(b.length, 2);
